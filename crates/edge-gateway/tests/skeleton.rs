@@ -1,4 +1,5 @@
 //! The walking-skeleton routes over MemoryKv.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use edge_gateway::Gateway;
 use edge_ports::testing::block_on;

@@ -16,4 +16,6 @@
 //! edge_ports::kv_conformance_tests!(store);
 //! ```
 
+// A test suite reports failures by panicking, exactly as `assert!` does.
+#[allow(clippy::panic)]
 pub mod kv;

@@ -97,13 +97,11 @@ pub mod limits {
                 max: MAX_LIST_LIMIT,
             });
         }
-        if let Some(p) = &opts.prefix {
-            if p.len() > MAX_KEY_BYTES {
-                return Err(KvError::KeyTooLong {
-                    len: p.len(),
-                    max: MAX_KEY_BYTES,
-                });
-            }
+        if let Some(p) = opts.prefix.as_ref().filter(|p| p.len() > MAX_KEY_BYTES) {
+            return Err(KvError::KeyTooLong {
+                len: p.len(),
+                max: MAX_KEY_BYTES,
+            });
         }
         Ok(())
     }
@@ -380,7 +378,7 @@ pub fn encode_cursor(last_key: &str) -> String {
 /// Decodes a cursor made by [`encode_cursor`].
 pub fn decode_cursor(cursor: &str) -> Result<String, KvError> {
     let bytes = cursor.as_bytes();
-    if bytes.len() % 2 != 0 || bytes.len() > limits::MAX_KEY_BYTES * 2 {
+    if !bytes.len().is_multiple_of(2) || bytes.len() > limits::MAX_KEY_BYTES * 2 {
         return Err(KvError::InvalidCursor);
     }
     let mut out = Vec::with_capacity(bytes.len() / 2);

@@ -60,11 +60,41 @@ pub fn http_request(
         .write_all(head.as_bytes())
         .and_then(|()| stream.write_all(body))
         .map_err(|e| format!("write: {e}"))?;
+    // Read only as much as the response frames: some servers keep the
+    // connection open for seconds despite `Connection: close`.
     let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("read: {e}"))?;
-    parse(&raw)
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        if let Some(resp) = complete(&raw)? {
+            return Ok(resp);
+        }
+        let n = stream.read(&mut buf).map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return parse(&raw);
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The response, if `raw` already holds all of it (by Content-Length or the
+/// last chunk).
+fn complete(raw: &[u8]) -> Result<Option<HttpResponse>, String> {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let body_len = raw.len() - split - 4;
+    let content_length = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim() == "content-length")
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok());
+    let done = match content_length {
+        Some(cl) => body_len >= cl,
+        None if head.contains("transfer-encoding: chunked") => dechunk(&raw[split + 4..]).is_ok(),
+        None => false,
+    };
+    if done { parse(raw).map(Some) } else { Ok(None) }
 }
 
 fn parse(raw: &[u8]) -> Result<HttpResponse, String> {

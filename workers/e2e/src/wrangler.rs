@@ -101,7 +101,13 @@ impl WranglerDev {
             .spawn()
             .map_err(|e| format!("spawn {}: {e}", wrangler.display()))?;
         let mut dev = Self { child, port, dir };
+        #[allow(clippy::disallowed_methods)] // native test harness: std time is fine here
+        let started = std::time::Instant::now();
         dev.wait_ready()?;
+        eprintln!(
+            "wrangler dev for {worker} ready on 127.0.0.1:{port} in {:.1?}",
+            started.elapsed()
+        );
         Ok(Some(dev))
     }
 
@@ -127,10 +133,8 @@ impl WranglerDev {
                     self.log_tail()
                 ));
             }
-            if let Ok(r) = http_request(self.port, "GET", "/health", b"") {
-                if r.status == 200 {
-                    return Ok(());
-                }
+            if http_request(self.port, "GET", "/health", b"").is_ok_and(|r| r.status == 200) {
+                return Ok(());
             }
             sleep(step);
             waited += step;

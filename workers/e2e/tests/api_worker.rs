@@ -12,6 +12,7 @@ fn api_worker_in_workerd() {
     };
     let port = dev.port();
     let call = |method: &str, path: &str, body: &[u8]| {
+        eprintln!("{method} {}", &path[..path.len().min(40)]);
         http_request(port, method, path, body)
             .unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", dev.log_tail()))
     };

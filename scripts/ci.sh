@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The one test command: everything CI checks, in order. Fails on the first
+# failing step and says which.
+#   scripts/ci.sh
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR=never
+
+# Crates that must also pass clippy for wasm32 (the libraries and Worker shells).
+WASM_CRATES=(-p edge-ports -p edge-gateway -p edge-cloudflare -p edgeforge-api)
+
+step() {
+  local name=$1; shift
+  echo
+  echo "== $name"
+  local start=$SECONDS
+  if ! "$@"; then
+    echo "ci: FAILED at step: $name" >&2
+    exit 1
+  fi
+  echo "-- $name: ok ($((SECONDS - start)) s)"
+}
+
+terraform_fmt() {
+  if command -v terraform >/dev/null; then
+    terraform fmt -check -recursive terraform
+  else
+    echo "terraform is not installed: skipping terraform fmt -check"
+  fi
+}
+
+step "setup (idempotent installs)" scripts/setup.sh
+step "cargo fmt --check" cargo fmt --all -- --check
+step "clippy (native)" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "clippy (wasm32)" cargo clippy --target wasm32-unknown-unknown "${WASM_CRATES[@]}" --locked -- -D warnings
+step "build Workers (WASM)" scripts/build-workers.sh
+# EDGEFORGE_E2E=require: the workerd end-to-end tests must run, never skip.
+step "cargo test --workspace (incl. workerd end-to-end)" env EDGEFORGE_E2E=require cargo test --workspace --locked
+step "terraform fmt" terraform_fmt
+step "cargo deny" cargo deny --offline check bans licenses sources
+echo
+echo "ci: all steps passed in $SECONDS s"

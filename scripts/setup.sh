@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs everything the build and tests need, idempotently: each step is
+# skipped when the right version is already present.
+#   - rustup: wasm32-unknown-unknown target, clippy, rustfmt
+#   - cargo:  worker-build and wasm-bindgen-cli at the versions Cargo.lock
+#             needs, cargo-deny (crate registry)
+#   - npm:    wrangler (with workerd and esbuild) from package-lock.json
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+CARGO_DENY_VERSION=0.20.2
+
+say() { echo "setup: $*"; }
+die() { echo "setup: $*" >&2; exit 1; }
+
+command -v cargo >/dev/null || die "cargo is not installed (https://rustup.rs)"
+command -v rustup >/dev/null || die "rustup is not installed (https://rustup.rs)"
+command -v npm >/dev/null || die "npm is not installed (Node.js 20.3 or newer)"
+
+# The version of a package in Cargo.lock, e.g. lock_version wasm-bindgen.
+lock_version() {
+  awk -v name="$1" '
+    $0 == "name = \"" name "\"" { found = 1; next }
+    found && /^version = / { gsub(/version = |"/, ""); print; exit }
+  ' Cargo.lock
+}
+
+if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "wasm32-unknown-unknown target present"
+else
+  say "adding wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+for comp in clippy rustfmt; do
+  if rustup component list --installed | grep -q "^$comp"; then
+    say "$comp present"
+  else
+    rustup component add "$comp"
+  fi
+done
+
+# install_tool BINARY CRATE VERSION: cargo install CRATE@VERSION unless
+# `BINARY --version` already reports VERSION.
+install_tool() {
+  local bin=$1 crate=$2 version=$3 have
+  have=$("$bin" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1 || true)
+  if [ "$have" = "$version" ]; then
+    say "$crate $version present"
+    return
+  fi
+  say "installing $crate $version (have: ${have:-none})"
+  # --locked reproduces the tool's own lockfile; if a crate it pins has been
+  # yanked from the registry, fall back to a fresh resolution.
+  cargo install "$crate" --version "=$version" --locked --force \
+    || cargo install "$crate" --version "=$version" --force
+}
+
+worker_version=$(lock_version worker)
+bindgen_version=$(lock_version wasm-bindgen)
+[ -n "$worker_version" ] || die "worker is not in Cargo.lock"
+[ -n "$bindgen_version" ] || die "wasm-bindgen is not in Cargo.lock"
+install_tool worker-build worker-build "$worker_version"
+install_tool wasm-bindgen wasm-bindgen-cli "$bindgen_version"
+install_tool cargo-deny cargo-deny "$CARGO_DENY_VERSION"
+
+want_wrangler=$(node -p "require('./package-lock.json').packages['node_modules/wrangler'].version")
+have_wrangler=$(node -p "try { require('./node_modules/wrangler/package.json').version } catch (e) { '' }")
+if [ "$have_wrangler" = "$want_wrangler" ] && [ -x node_modules/.bin/wrangler ]; then
+  say "wrangler $want_wrangler present"
+else
+  say "installing wrangler $want_wrangler (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+say "done"
