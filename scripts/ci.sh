@@ -37,8 +37,17 @@ step "clippy (native)" cargo clippy --workspace --all-targets --locked -- -D war
 step "clippy (wasm32)" cargo clippy --target wasm32-unknown-unknown "${WASM_CRATES[@]}" --locked -- -D warnings
 step "build Workers (WASM)" scripts/build-workers.sh
 # EDGEFORGE_E2E=require: the workerd end-to-end tests must run, never skip.
-step "cargo test --workspace (incl. workerd end-to-end)" env EDGEFORGE_E2E=require cargo test --workspace --locked
+test_log=$(mktemp)
+trap 'rm -f "$test_log"' EXIT
+run_tests() {
+  env EDGEFORGE_E2E=require cargo test --workspace --locked 2>&1 | tee "$test_log"
+  return "${PIPESTATUS[0]}"
+}
+step "cargo test --workspace (incl. workerd end-to-end)" run_tests
 step "terraform fmt" terraform_fmt
 step "cargo deny" cargo deny --offline check bans licenses sources
 echo
 echo "ci: all steps passed in $SECONDS s"
+# One closing line with the totals of every cargo test binary above.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$test_log"
