@@ -1,5 +1,10 @@
 //! EdgeCache behaviour, driven by ManualClock and MemoryKv.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::type_complexity)] // test helpers
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)] // test helpers
 
 use std::cell::Cell;
 use std::future::Future;
