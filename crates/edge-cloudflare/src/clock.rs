@@ -2,7 +2,8 @@
 
 use std::cell::Cell;
 
-use edge_ports::{Clock, Random, RandomError};
+use async_trait::async_trait;
+use edge_ports::{Clock, Random, RandomError, Timer};
 use worker::js_sys;
 use worker::wasm_bindgen::{JsCast, JsValue};
 
@@ -51,5 +52,16 @@ impl Random for WorkersRandom {
             array.copy_to(chunk);
         }
         Ok(())
+    }
+}
+
+/// `setTimeout`-backed sleeps (`worker::Delay`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WorkersTimer;
+
+#[async_trait(?Send)]
+impl Timer for WorkersTimer {
+    async fn sleep(&self, duration: std::time::Duration) {
+        worker::Delay::from(duration).await;
     }
 }

@@ -12,6 +12,7 @@
 //! | `HttpClient` | [`WorkersFetch`] | `fetch` with an `AbortSignal` timeout |
 //! | `Clock` | [`WorkersClock`] | `Date.now()` |
 //! | `Random` | [`WorkersRandom`] | `crypto.getRandomValues` |
+//! | `Timer` | [`WorkersTimer`] | `setTimeout` |
 //!
 //! ```ignore
 //! use edge_cloudflare::{WorkersClock, WorkersKv};
@@ -38,7 +39,7 @@ mod kv;
 #[cfg(target_arch = "wasm32")]
 pub use analytics::AnalyticsEngine;
 #[cfg(target_arch = "wasm32")]
-pub use clock::{WorkersClock, WorkersRandom};
+pub use clock::{WorkersClock, WorkersRandom, WorkersTimer};
 #[cfg(target_arch = "wasm32")]
 pub use fetch::WorkersFetch;
 #[cfg(target_arch = "wasm32")]

@@ -11,6 +11,7 @@
 //! | HTTP client | [`HttpClient`] | [`ScriptedHttpClient`] | `WorkersFetch` |
 //! | clock | [`Clock`] | [`ManualClock`] | `WorkersClock` |
 //! | randomness | [`Random`] | [`SeededRandom`] | `WorkersRandom` |
+//! | timer | [`Timer`] | [`ManualTimer`] | `WorkersTimer` |
 //!
 //! Limits are the platform's (Workers KV, Analytics Engine) and are enforced
 //! by every adapter, so code that passes its tests here does not fail on the
@@ -47,6 +48,7 @@ pub mod http;
 pub mod kv;
 pub mod random;
 pub mod testing;
+pub mod timer;
 
 pub use analytics::{AnalyticsError, AnalyticsSink, DataPoint, MemoryAnalytics};
 #[cfg(not(target_arch = "wasm32"))]
@@ -57,3 +59,4 @@ pub use kv::{KvError, KvStore, KvValue, ListKey, ListOptions, ListPage, MemoryKv
 #[cfg(not(target_arch = "wasm32"))]
 pub use random::OsRandom;
 pub use random::{Random, RandomError, SeededRandom};
+pub use timer::{ManualTimer, Timer};
