@@ -210,7 +210,8 @@ impl<C: HttpClient + ?Sized> HttpClient for std::rc::Rc<C> {
 pub struct ScriptedResponse {
     status: u16,
     headers: Vec<(String, String)>,
-    chunks: Vec<Result<Vec<u8>, HttpError>>,
+    /// Each chunk with the virtual delay before it arrives.
+    chunks: Vec<(u64, Result<Vec<u8>, HttpError>)>,
 }
 
 impl ScriptedResponse {
@@ -242,14 +243,20 @@ impl ScriptedResponse {
     }
 
     /// Appends one streamed chunk.
-    pub fn chunk(mut self, chunk: impl Into<Vec<u8>>) -> Self {
-        self.chunks.push(Ok(chunk.into()));
+    pub fn chunk(self, chunk: impl Into<Vec<u8>>) -> Self {
+        self.chunk_after(0, chunk)
+    }
+
+    /// Appends one streamed chunk that arrives `ms` (virtual) milliseconds
+    /// after the previous one: a stalled or slow stream.
+    pub fn chunk_after(mut self, ms: u64, chunk: impl Into<Vec<u8>>) -> Self {
+        self.chunks.push((ms, Ok(chunk.into())));
         self
     }
 
     /// Makes the body fail after the chunks so far (a truncated stream).
     pub fn fail_body(mut self, message: &str) -> Self {
-        self.chunks.push(Err(HttpError::Body(message.to_owned())));
+        self.chunks.push((0, Err(HttpError::Body(message.to_owned()))));
         self
     }
 }
@@ -399,12 +406,19 @@ impl ScriptedHttpClient {
     }
 }
 
-struct ScriptedBody(VecDeque<Result<Vec<u8>, HttpError>>);
+struct ScriptedBody {
+    chunks: VecDeque<(u64, Result<Vec<u8>, HttpError>)>,
+    clock: Option<ManualClock>,
+}
 
 #[async_trait(?Send)]
 impl BodyStream for ScriptedBody {
     async fn next_chunk(&mut self) -> Option<Result<Vec<u8>, HttpError>> {
-        self.0.pop_front()
+        let (delay, chunk) = self.chunks.pop_front()?;
+        if let Some(c) = &self.clock {
+            c.advance_ms(delay);
+        }
+        Some(chunk)
     }
 }
 
@@ -457,7 +471,10 @@ impl HttpClient for ScriptedHttpClient {
                     for (k, v) in &r.headers {
                         builder = builder.header(k, v);
                     }
-                    let body = Body::from_stream(ScriptedBody(r.chunks.into()));
+                    let body = Body::from_stream(ScriptedBody {
+                        chunks: r.chunks.into(),
+                        clock: self.clock.clone(),
+                    });
                     return builder.body(body).map_err(|e| {
                         HttpError::InvalidRequest(format!("bad scripted response: {e}"))
                     });

@@ -157,7 +157,11 @@ pub fn rank<'a>(
             b.0.in_region
                 .cmp(&a.0.in_region)
                 .then(by)
-                .then_with(|| b.0.score.total_cmp(&a.0.score))
+                .then_with(|| match cfg.policy.strategy {
+                    // Config order is the point of these two (stable sort).
+                    Strategy::Priority | Strategy::WeightedRandom => std::cmp::Ordering::Equal,
+                    _ => b.0.score.total_cmp(&a.0.score),
+                })
         };
     cands.sort_by(order);
     if cfg.policy.strategy == Strategy::WeightedRandom {
