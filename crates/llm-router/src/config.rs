@@ -241,11 +241,14 @@ pub struct BreakerConfig {
 
 impl Default for BreakerConfig {
     fn default() -> Self {
+        // Tuned so that a provider failing 20% of calls at random is not
+        // declared down (P(8 straight failures) = 0.2^8 ≈ 2.6e-6), while a
+        // real outage opens the breaker within 8 calls.
         Self {
-            consecutive_failures: 5,
-            error_ratio: 0.5,
-            window: 20,
-            min_calls: 10,
+            consecutive_failures: 8,
+            error_ratio: 0.6,
+            window: 30,
+            min_calls: 20,
             reset_timeout_ms: 30_000,
             half_open_probes: 1,
         }

@@ -236,7 +236,7 @@ impl Router {
                 .any(|r| *r == region);
         let now = start;
         let observe = |name: &str| inner.observe(name, now);
-        let ranked = select::rank(
+        let mut ranked = select::rank(
             &inner.cfg,
             &req.model,
             &region,
@@ -244,24 +244,39 @@ impl Router {
             &observe,
             inner.random.as_ref(),
         );
+        // Panic mode (as in Envoy): when every candidate is marked down,
+        // trying them beats failing every request until a breaker resets.
+        let mut panic_mode = false;
         if ranked.is_empty() {
-            if !inner
-                .cfg
-                .providers
-                .iter()
-                .any(|p| p.models.iter().any(|m| m.name == req.model))
-            {
-                return Err(RouterError::UnknownModel(req.model.clone()));
-            }
-            return Err(RouterError::AllFailed {
-                attempts: Vec::new(),
-            });
+            let everyone = |name: &str| Observed {
+                available: true,
+                ..inner.observe(name, now)
+            };
+            ranked = select::rank(
+                &inner.cfg,
+                &req.model,
+                &region,
+                residency,
+                &everyone,
+                inner.random.as_ref(),
+            );
+            panic_mode = true;
+        }
+        if ranked.is_empty() {
+            return Err(RouterError::UnknownModel(req.model.clone()));
         }
         let decision: Vec<String> = ranked.iter().map(select::Candidate::reason).collect();
         let mut attempts = Vec::new();
         for cand in &ranked {
             if let Some(done) = self
-                .try_provider(cand.provider, cand.model, &req, deadline, &mut attempts)
+                .try_provider(
+                    cand.provider,
+                    cand.model,
+                    &req,
+                    deadline,
+                    panic_mode,
+                    &mut attempts,
+                )
                 .await?
             {
                 let (body, notes) = done;
@@ -295,6 +310,7 @@ impl Router {
         m: &crate::config::ModelConfig,
         req: &ChatRequest,
         deadline: u64,
+        force: bool,
         attempts: &mut Vec<Attempt>,
     ) -> Result<Option<(OutcomeBody, Vec<String>)>, RouterError> {
         let inner = &self.inner;
@@ -335,7 +351,7 @@ impl Router {
                 .entry(p.name.clone())
                 .or_insert_with(|| Breaker::new(inner.cfg.breaker))
                 .try_acquire(now);
-            if !acquired {
+            if !acquired && !force {
                 attempts.push(skipped(
                     p,
                     m,

@@ -47,9 +47,24 @@ fn tool_conversation() -> ChatRequest {
     .unwrap()
 }
 
-fn built(kind: ProviderKind, base: &str, req: &ChatRequest, stream: bool) -> (http::Request<Vec<u8>>, Value, Vec<String>) {
+fn built(
+    kind: ProviderKind,
+    base: &str,
+    req: &ChatRequest,
+    stream: bool,
+) -> (http::Request<Vec<u8>>, Value, Vec<String>) {
     let p = provider(kind, base);
-    let b = build_request(Target { provider: &p, model: &p.models[0], api_key: "sk-secret" }, req, stream, 4096).unwrap();
+    let b = build_request(
+        Target {
+            provider: &p,
+            model: &p.models[0],
+            api_key: "sk-secret",
+        },
+        req,
+        stream,
+        4096,
+    )
+    .unwrap();
     let body: Value = serde_json::from_slice(b.request.body()).unwrap();
     (b.request, body, b.notes)
 }
@@ -58,7 +73,12 @@ fn stream(kind: ProviderKind, fixture: &str) -> Vec<StreamOut> {
     let mut parser = SseParser::new();
     let mut t = StreamTranslator::new(kind, "chatcmpl-x", "upstream-model", 7);
     let mut out = Vec::new();
-    for ev in parser.feed(fixture.as_bytes()).unwrap().into_iter().chain(parser.finish()) {
+    for ev in parser
+        .feed(fixture.as_bytes())
+        .unwrap()
+        .into_iter()
+        .chain(parser.finish())
+    {
         out.extend(t.event(&ev).unwrap());
     }
     out.extend(t.finish().unwrap());
@@ -66,7 +86,15 @@ fn stream(kind: ProviderKind, fixture: &str) -> Vec<StreamOut> {
 }
 
 /// Text content, tool-call fragments, finish reason and usage of a stream.
-fn summarize(out: &[StreamOut]) -> (String, Vec<(u32, Option<String>, Option<String>, String)>, Option<String>, Option<(u64, u64)>, bool) {
+fn summarize(
+    out: &[StreamOut],
+) -> (
+    String,
+    Vec<(u32, Option<String>, Option<String>, String)>,
+    Option<String>,
+    Option<(u64, u64)>,
+    bool,
+) {
     let mut text = String::new();
     let mut calls: Vec<(u32, Option<String>, Option<String>, String)> = Vec::new();
     let mut finish = None;
@@ -80,7 +108,12 @@ fn summarize(out: &[StreamOut]) -> (String, Vec<(u32, Option<String>, Option<Str
                 for tc in ch.delta.tool_calls.iter().flatten() {
                     match calls.iter_mut().find(|c| c.0 == tc.index) {
                         Some(c) => c.3.push_str(tc.function.arguments.as_deref().unwrap_or("")),
-                        None => calls.push((tc.index, tc.id.clone(), tc.function.name.clone(), tc.function.arguments.clone().unwrap_or_default())),
+                        None => calls.push((
+                            tc.index,
+                            tc.id.clone(),
+                            tc.function.name.clone(),
+                            tc.function.arguments.clone().unwrap_or_default(),
+                        )),
                     }
                 }
                 if ch.finish_reason.is_some() {
@@ -96,7 +129,12 @@ fn summarize(out: &[StreamOut]) -> (String, Vec<(u32, Option<String>, Option<Str
 
 #[test]
 fn anthropic_request() {
-    let (req, body, notes) = built(ProviderKind::Anthropic, "https://api.anthropic.com/v1", &tool_conversation(), false);
+    let (req, body, notes) = built(
+        ProviderKind::Anthropic,
+        "https://api.anthropic.com/v1",
+        &tool_conversation(),
+        false,
+    );
     assert_eq!(req.uri(), "https://api.anthropic.com/v1/messages");
     assert_eq!(req.headers()["x-api-key"], "sk-secret");
     assert_eq!(req.headers()["anthropic-version"], "2023-06-01");
@@ -117,12 +155,20 @@ fn anthropic_request() {
             "tool_choice": {"type": "any"}
         })
     );
-    assert_eq!(notes, vec!["temperature 1.5 clamped to 1 (Anthropic accepts 0-1)"]);
+    assert_eq!(
+        notes,
+        vec!["temperature 1.5 clamped to 1 (Anthropic accepts 0-1)"]
+    );
     // max_tokens is required: the default fills in.
     let mut r = tool_conversation();
     r.max_tokens = None;
     r.temperature = Some(0.2);
-    let (_, body, notes) = built(ProviderKind::Anthropic, "https://api.anthropic.com/v1", &r, true);
+    let (_, body, notes) = built(
+        ProviderKind::Anthropic,
+        "https://api.anthropic.com/v1",
+        &r,
+        true,
+    );
     assert_eq!(body["max_tokens"], 4096);
     assert_eq!(body["stream"], true);
     assert!(notes.is_empty());
@@ -140,14 +186,25 @@ fn anthropic_response_and_stream() {
     assert_eq!(msg.text_content(), "Checking.");
     let calls = msg.tool_calls.as_ref().unwrap();
     assert_eq!(calls[0].id, "toolu_1");
-    assert_eq!(calls[0].function.arguments, "{\"city\":\"Paris\"}", "arguments are a JSON string in OpenAI");
+    assert_eq!(
+        calls[0].function.arguments, "{\"city\":\"Paris\"}",
+        "arguments are a JSON string in OpenAI"
+    );
     assert_eq!(r.choices[0].finish_reason.as_deref(), Some("tool_calls"));
     assert_eq!(r.usage.unwrap().total_tokens, 19);
 
     let out = stream(ProviderKind::Anthropic, ANTHROPIC_STREAM);
     let (text, calls, finish, usage, done) = summarize(&out);
     assert_eq!(text, "Hello there");
-    assert_eq!(calls, vec![(0, Some("toolu_9".into()), Some("lookup".into()), "{\"q\":\"x\"}".into())]);
+    assert_eq!(
+        calls,
+        vec![(
+            0,
+            Some("toolu_9".into()),
+            Some("lookup".into()),
+            "{\"q\":\"x\"}".into()
+        )]
+    );
     assert_eq!(finish.as_deref(), Some("tool_calls"));
     assert_eq!(usage, Some((25, 15)));
     assert!(done);
@@ -176,7 +233,8 @@ fn stream_translation_is_independent_of_chunk_boundaries() {
     let bytes = ANTHROPIC_STREAM.as_bytes();
     for split in 0..=bytes.len() {
         let mut parser = SseParser::new();
-        let mut t = StreamTranslator::new(ProviderKind::Anthropic, "chatcmpl-x", "upstream-model", 7);
+        let mut t =
+            StreamTranslator::new(ProviderKind::Anthropic, "chatcmpl-x", "upstream-model", 7);
         let mut out = Vec::new();
         for part in [&bytes[..split], &bytes[split..]] {
             for ev in parser.feed(part).unwrap() {
@@ -205,8 +263,16 @@ fn anthropic_error_event_is_an_error() {
 fn gemini_request() {
     let mut req = tool_conversation();
     req.response_format = Some(json!({"type": "json_object"}));
-    let (r, body, notes) = built(ProviderKind::Gemini, "https://generativelanguage.googleapis.com/v1beta", &req, false);
-    assert_eq!(r.uri(), "https://generativelanguage.googleapis.com/v1beta/models/upstream-model:generateContent");
+    let (r, body, notes) = built(
+        ProviderKind::Gemini,
+        "https://generativelanguage.googleapis.com/v1beta",
+        &req,
+        false,
+    );
+    assert_eq!(
+        r.uri(),
+        "https://generativelanguage.googleapis.com/v1beta/models/upstream-model:generateContent"
+    );
     assert_eq!(r.headers()["x-goog-api-key"], "sk-secret");
     assert!(notes.is_empty());
     assert_eq!(
@@ -222,8 +288,16 @@ fn gemini_request() {
             "tools": [{"functionDeclarations": [{"name": "get_weather", "description": "Current weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]}]
         })
     );
-    let (r, _, _) = built(ProviderKind::Gemini, "https://generativelanguage.googleapis.com/v1beta", &req, true);
-    assert_eq!(r.uri(), "https://generativelanguage.googleapis.com/v1beta/models/upstream-model:streamGenerateContent?alt=sse");
+    let (r, _, _) = built(
+        ProviderKind::Gemini,
+        "https://generativelanguage.googleapis.com/v1beta",
+        &req,
+        true,
+    );
+    assert_eq!(
+        r.uri(),
+        "https://generativelanguage.googleapis.com/v1beta/models/upstream-model:streamGenerateContent?alt=sse"
+    );
 }
 
 #[test]
@@ -237,27 +311,46 @@ fn gemini_response_synthesizes_stable_tool_ids() {
     let b = parse_response(ProviderKind::Gemini, resp.to_string().as_bytes(), "m", 1).unwrap();
     let ca = &a.choices[0].message.tool_calls.as_ref().unwrap()[0];
     assert!(ca.id.starts_with("call_"));
-    assert_eq!(ca.id, b.choices[0].message.tool_calls.as_ref().unwrap()[0].id, "ids are stable");
+    assert_eq!(
+        ca.id,
+        b.choices[0].message.tool_calls.as_ref().unwrap()[0].id,
+        "ids are stable"
+    );
     assert_eq!(ca.function.arguments, "{\"city\":\"Paris\"}");
     assert_eq!(a.choices[0].finish_reason.as_deref(), Some("tool_calls"));
     assert_eq!(a.usage.unwrap().total_tokens, 15);
-    let blocked = json!({"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": "SAFETY"}]});
+    let blocked =
+        json!({"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": "SAFETY"}]});
     let r = parse_response(ProviderKind::Gemini, blocked.to_string().as_bytes(), "m", 1).unwrap();
-    assert_eq!(r.choices[0].finish_reason.as_deref(), Some("content_filter"));
+    assert_eq!(
+        r.choices[0].finish_reason.as_deref(),
+        Some("content_filter")
+    );
 
     let fixture = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Bon\"}]}}],\"responseId\":\"r1\"}\r\n\r\n\
 data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"jour\"}]},\"finishReason\":\"MAX_TOKENS\"}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":2}}\r\n\r\n";
     let (text, calls, finish, usage, done) = summarize(&stream(ProviderKind::Gemini, fixture));
-    assert_eq!((text.as_str(), calls.len(), finish.as_deref(), usage, done), ("Bonjour", 0, Some("length"), Some((3, 2)), true));
+    assert_eq!(
+        (text.as_str(), calls.len(), finish.as_deref(), usage, done),
+        ("Bonjour", 0, Some("length"), Some((3, 2)), true)
+    );
 }
 
 #[test]
 fn cohere_request_response_stream() {
-    let (r, body, _) = built(ProviderKind::Cohere, "https://api.cohere.com/v2", &tool_conversation(), false);
+    let (r, body, _) = built(
+        ProviderKind::Cohere,
+        "https://api.cohere.com/v2",
+        &tool_conversation(),
+        false,
+    );
     assert_eq!(r.uri(), "https://api.cohere.com/v2/chat");
     assert_eq!(r.headers()["authorization"], "Bearer sk-secret");
     assert_eq!(body["model"], "upstream-model");
-    assert_eq!(body["messages"][0], json!({"role": "system", "content": "Be brief."}));
+    assert_eq!(
+        body["messages"][0],
+        json!({"role": "system", "content": "Be brief."})
+    );
     assert_eq!(body["messages"][3]["role"], "tool");
     assert_eq!(body["messages"][3]["tool_call_id"], "call_1");
     assert_eq!(body["stop_sequences"], json!(["END"]));
@@ -276,25 +369,52 @@ event: content-delta\ndata: {\"type\":\"content-delta\",\"index\":0,\"delta\":{\
 event: content-end\ndata: {\"type\":\"content-end\",\"index\":0}\n\n\
 event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"COMPLETE\",\"usage\":{\"tokens\":{\"input_tokens\":4,\"output_tokens\":2}}}}\n\n";
     let (text, _, finish, usage, done) = summarize(&stream(ProviderKind::Cohere, fixture));
-    assert_eq!((text.as_str(), finish.as_deref(), usage, done), ("Hello", Some("stop"), Some((4, 2)), true));
+    assert_eq!(
+        (text.as_str(), finish.as_deref(), usage, done),
+        ("Hello", Some("stop"), Some((4, 2)), true)
+    );
 }
 
 #[test]
 fn openai_like_and_azure_requests() {
     let mut req = tool_conversation();
-    req.extra.insert("logit_bias".into(), json!({"50256": -100}));
-    for kind in [ProviderKind::Openai, ProviderKind::Mistral, ProviderKind::Huggingface, ProviderKind::OpenaiCompatible] {
+    req.extra
+        .insert("logit_bias".into(), json!({"50256": -100}));
+    for kind in [
+        ProviderKind::Openai,
+        ProviderKind::Mistral,
+        ProviderKind::Huggingface,
+        ProviderKind::OpenaiCompatible,
+    ] {
         let (r, body, _) = built(kind, "https://api.example.com/v1/", &req, true);
         assert_eq!(r.uri(), "https://api.example.com/v1/chat/completions");
         assert_eq!(r.headers()["authorization"], "Bearer sk-secret");
         assert_eq!(body["model"], "upstream-model");
         assert_eq!(body["stream_options"], json!({"include_usage": true}));
-        assert_eq!(body["temperature"], 1.5, "OpenAI-compatible providers keep 0-2");
-        assert_eq!(body["logit_bias"], json!({"50256": -100}), "unknown fields pass through");
-        assert_eq!(body["messages"][2]["tool_calls"][0]["function"]["arguments"], "{\"city\":\"Paris\"}");
+        assert_eq!(
+            body["temperature"], 1.5,
+            "OpenAI-compatible providers keep 0-2"
+        );
+        assert_eq!(
+            body["logit_bias"],
+            json!({"50256": -100}),
+            "unknown fields pass through"
+        );
+        assert_eq!(
+            body["messages"][2]["tool_calls"][0]["function"]["arguments"],
+            "{\"city\":\"Paris\"}"
+        );
     }
-    let (r, body, _) = built(ProviderKind::AzureOpenai, "https://res.openai.azure.com", &req, false);
-    assert_eq!(r.uri(), "https://res.openai.azure.com/openai/deployments/upstream-model/chat/completions?api-version=2024-10-21");
+    let (r, body, _) = built(
+        ProviderKind::AzureOpenai,
+        "https://res.openai.azure.com",
+        &req,
+        false,
+    );
+    assert_eq!(
+        r.uri(),
+        "https://res.openai.azure.com/openai/deployments/upstream-model/chat/completions?api-version=2024-10-21"
+    );
     assert_eq!(r.headers()["api-key"], "sk-secret");
     assert!(r.headers().get("authorization").is_none());
     assert!(body.get("model").is_none());
@@ -310,9 +430,14 @@ data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\"
 data: [DONE]\n\n";
     let out = stream(ProviderKind::Openai, fixture);
     let (text, _, finish, usage, done) = summarize(&out);
-    assert_eq!((text.as_str(), finish.as_deref(), usage, done), ("Hi", Some("stop"), Some((3, 1)), true));
+    assert_eq!(
+        (text.as_str(), finish.as_deref(), usage, done),
+        ("Hi", Some("stop"), Some((3, 1)), true)
+    );
     let mut parser = SseParser::new();
     let mut t = StreamTranslator::new(ProviderKind::Openai, "x", "m", 0);
-    let evs = parser.feed(b"data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}\n\n").unwrap();
+    let evs = parser
+        .feed(b"data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}\n\n")
+        .unwrap();
     assert_eq!(t.event(&evs[0]).unwrap_err(), "boom");
 }

@@ -201,10 +201,9 @@ pub(super) fn stream_event(
                 .pointer("/delta/message/tool_calls")
                 .cloned()
                 .unwrap_or_default();
-            out.push(
-                st.chunk(
-                    Delta {
-                        tool_calls: Some(vec![ToolCallDelta {
+            out.push(st.chunk(
+                Delta {
+                    tool_calls: Some(vec![ToolCallDelta {
                             index: idx,
                             id: tc.get("id").and_then(Value::as_str).map(str::to_owned),
                             kind: Some("function".into()),
@@ -221,11 +220,10 @@ pub(super) fn stream_event(
                                 ),
                             },
                         }]),
-                        ..Delta::default()
-                    },
-                    None,
-                ),
-            );
+                    ..Delta::default()
+                },
+                None,
+            ));
         }
         "tool-call-delta" => {
             let block = v.get("index").and_then(Value::as_u64).unwrap_or(0);
