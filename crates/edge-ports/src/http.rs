@@ -256,7 +256,8 @@ impl ScriptedResponse {
 
     /// Makes the body fail after the chunks so far (a truncated stream).
     pub fn fail_body(mut self, message: &str) -> Self {
-        self.chunks.push((0, Err(HttpError::Body(message.to_owned()))));
+        self.chunks
+            .push((0, Err(HttpError::Body(message.to_owned()))));
         self
     }
 }

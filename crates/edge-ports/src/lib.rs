@@ -54,7 +54,9 @@ pub use analytics::{AnalyticsError, AnalyticsSink, DataPoint, MemoryAnalytics};
 #[cfg(not(target_arch = "wasm32"))]
 pub use clock::SystemClock;
 pub use clock::{Clock, ManualClock};
-pub use http::{Body, HttpClient, HttpError, Scripted, ScriptedHttpClient, ScriptedResponse, SendOptions};
+pub use http::{
+    Body, HttpClient, HttpError, Scripted, ScriptedHttpClient, ScriptedResponse, SendOptions,
+};
 pub use kv::{KvError, KvStore, KvValue, ListKey, ListOptions, ListPage, MemoryKv, PutOptions};
 #[cfg(not(target_arch = "wasm32"))]
 pub use random::OsRandom;

@@ -78,6 +78,8 @@ impl std::fmt::Debug for ChatOutcome {
 }
 
 /// A complete response or a stream.
+// One value per request, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum OutcomeBody {
     /// Non-streamed.
     Complete {
@@ -228,12 +230,7 @@ impl Router {
             .region_for(ctx.continent.as_deref(), ctx.country.as_deref())
             .to_owned();
         let residency = inner.cfg.policy.data_residency
-            && inner
-                .cfg
-                .regions
-                .residency_regions
-                .iter()
-                .any(|r| *r == region);
+            && inner.cfg.regions.residency_regions.contains(&region);
         let now = start;
         let observe = |name: &str| inner.observe(name, now);
         let mut ranked = select::rank(
@@ -850,15 +847,15 @@ fn validate(req: &ChatRequest) -> Result<(), RouterError> {
     if req.messages.is_empty() {
         return Err(bad("messages must not be empty", "messages"));
     }
-    if let Some(t) = req.temperature {
-        if !(0.0..=2.0).contains(&t) {
-            return Err(bad("temperature must be between 0 and 2", "temperature"));
-        }
+    if let Some(t) = req.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        return Err(bad("temperature must be between 0 and 2", "temperature"));
     }
-    if let Some(p) = req.top_p {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(bad("top_p must be between 0 and 1", "top_p"));
-        }
+    if let Some(p) = req.top_p
+        && !(0.0..=1.0).contains(&p)
+    {
+        return Err(bad("top_p must be between 0 and 1", "top_p"));
     }
     if req.output_limit() == Some(0) {
         return Err(bad("max_tokens must be at least 1", "max_tokens"));
@@ -902,26 +899,26 @@ impl Inner {
         }
         self.state.borrow_mut().refreshed_at = Some(now);
         for p in &self.cfg.providers {
-            if let Some(shared) = self.breakers.load(&p.name).await {
-                if let Some(until) = shared.open_until_ms.filter(|u| *u > now) {
-                    self.state
-                        .borrow_mut()
-                        .breakers
-                        .entry(p.name.clone())
-                        .or_insert_with(|| Breaker::new(self.cfg.breaker))
-                        .force_open(until);
-                }
+            if let Some(shared) = self.breakers.load(&p.name).await
+                && let Some(until) = shared.open_until_ms.filter(|u| *u > now)
+            {
+                self.state
+                    .borrow_mut()
+                    .breakers
+                    .entry(p.name.clone())
+                    .or_insert_with(|| Breaker::new(self.cfg.breaker))
+                    .force_open(until);
             }
             let Some(kv) = &self.kv else { continue };
-            if let Ok(Some(bytes)) = kv.get(&crate::prober::health_key(&p.name)).await {
-                if let Ok(h) = serde_json::from_slice::<crate::prober::HealthRecord>(&bytes) {
-                    let mut st = self.state.borrow_mut();
-                    let s = st.stats.entry(p.name.clone()).or_default();
-                    if h.ok {
-                        s.seed_latency(now, h.latency_ms as f64);
-                    } else if now.saturating_sub(h.checked_at_ms) < 5 * 60_000 {
-                        s.unhealthy_until_ms = s.unhealthy_until_ms.max(h.checked_at_ms + 60_000);
-                    }
+            if let Ok(Some(bytes)) = kv.get(&crate::prober::health_key(&p.name)).await
+                && let Ok(h) = serde_json::from_slice::<crate::prober::HealthRecord>(&bytes)
+            {
+                let mut st = self.state.borrow_mut();
+                let s = st.stats.entry(p.name.clone()).or_default();
+                if h.ok {
+                    s.seed_latency(now, h.latency_ms as f64);
+                } else if now.saturating_sub(h.checked_at_ms) < 5 * 60_000 {
+                    s.unhealthy_until_ms = s.unhealthy_until_ms.max(h.checked_at_ms + 60_000);
                 }
             }
             // Reliability: the sum of the per-run records still alive (1 h TTL).

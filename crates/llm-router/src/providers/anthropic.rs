@@ -144,13 +144,12 @@ pub(super) fn build(
 
 /// Anthropic requires alternating roles: merge consecutive same-role turns.
 fn push(messages: &mut Vec<Value>, role: &str, mut blocks: Vec<Value>) {
-    if let Some(last) = messages.last_mut() {
-        if last["role"] == role {
-            if let Some(arr) = last["content"].as_array_mut() {
-                arr.append(&mut blocks);
-                return;
-            }
-        }
+    if let Some(last) = messages.last_mut()
+        && last["role"] == role
+        && let Some(arr) = last["content"].as_array_mut()
+    {
+        arr.append(&mut blocks);
+        return;
     }
     messages.push(json!({"role": role, "content": blocks}));
 }

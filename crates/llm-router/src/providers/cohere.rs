@@ -60,10 +60,10 @@ pub(super) fn build(t: Target<'_>, req: &ChatRequest, stream: bool) -> Result<Pa
             serde_json::to_value(tools).unwrap_or_default(),
         );
     }
-    if let Some(rf) = &req.response_format {
-        if rf.get("type").and_then(Value::as_str) == Some("json_object") {
-            body.insert("response_format".into(), json!({"type": "json_object"}));
-        }
+    if let Some(rf) = &req.response_format
+        && rf.get("type").and_then(Value::as_str) == Some("json_object")
+    {
+        body.insert("response_format".into(), json!({"type": "json_object"}));
     }
     let base = t.provider.base_url.trim_end_matches('/');
     Ok((

@@ -132,13 +132,12 @@ pub(super) fn build(t: Target<'_>, req: &ChatRequest, stream: bool) -> Result<Pa
 }
 
 fn push(contents: &mut Vec<Value>, role: &str, mut parts: Vec<Value>) {
-    if let Some(last) = contents.last_mut() {
-        if last["role"] == role {
-            if let Some(arr) = last["parts"].as_array_mut() {
-                arr.append(&mut parts);
-                return;
-            }
-        }
+    if let Some(last) = contents.last_mut()
+        && last["role"] == role
+        && let Some(arr) = last["parts"].as_array_mut()
+    {
+        arr.append(&mut parts);
+        return;
     }
     contents.push(json!({"role": role, "parts": parts}));
 }
@@ -249,10 +248,10 @@ pub(super) fn stream_event(
             .and_then(Value::as_str)
             .map_or_else(|| e.to_string(), str::to_owned));
     }
-    if let Some(id) = v.get("responseId").and_then(Value::as_str) {
-        if st.id.is_empty() || !st.started {
-            st.id = id.to_owned();
-        }
+    if let Some(id) = v.get("responseId").and_then(Value::as_str)
+        && (st.id.is_empty() || !st.started)
+    {
+        st.id = id.to_owned();
     }
     st.start(out);
     if let Some(u) = usage(&v) {
