@@ -1,6 +1,11 @@
 //! Golden translation tests: requests, responses and streams for every
 //! provider kind, against hand-written fixtures in each documented format.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::type_complexity)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 
 use llm_router::providers::{StreamOut, StreamTranslator, Target, build_request, parse_response};
 use llm_router::sse::SseParser;
