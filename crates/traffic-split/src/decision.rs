@@ -57,6 +57,27 @@ impl RoutingDecision {
         }
     }
 
+    /// Evaluates feature flags from a GrowthBook payload for the same unit
+    /// and records each value with its source.
+    pub fn with_flags(
+        mut self,
+        payload: &crate::growthbook::Payload,
+        attributes: &Value,
+        keys: &[&str],
+    ) -> Self {
+        let user = crate::growthbook::UserContext::with_attributes(attributes.clone());
+        let mut eval = crate::growthbook::Evaluator::new(payload, &user);
+        for key in keys {
+            let r = eval.eval_feature(key);
+            let source = serde_json::to_value(&r.source)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            self.flags.push(((*key).to_owned(), r.value, source));
+        }
+        self
+    }
+
     /// Response headers: `x-edgeforge-deployment` and, when any,
     /// `x-edgeforge-variants` (`exp=variant;exp2=variant`).
     pub fn headers(&self) -> Vec<(&'static str, String)> {
@@ -68,6 +89,14 @@ impl RoutingDecision {
                 .map(|a| format!("{}={}", a.experiment, a.variant))
                 .collect();
             h.push(("x-edgeforge-variants", v.join(";")));
+        }
+        if !self.flags.is_empty() {
+            let f: Vec<String> = self
+                .flags
+                .iter()
+                .map(|(k, v, _)| format!("{k}={v}"))
+                .collect();
+            h.push(("x-edgeforge-flags", f.join(";")));
         }
         h
     }
