@@ -69,7 +69,7 @@ impl RoutingDecision {
         let mut eval = crate::growthbook::Evaluator::new(payload, &user);
         for key in keys {
             let r = eval.eval_feature(key);
-            let source = serde_json::to_value(&r.source)
+            let source = serde_json::to_value(r.source)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
