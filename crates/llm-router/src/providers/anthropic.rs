@@ -5,8 +5,7 @@ use serde_json::{Map, Value, json};
 use super::{StreamOut, StreamState, Target, args_object, json as parse_json};
 use crate::error::RouterError;
 use crate::openai::{
-    ChatRequest, ChatResponse, Choice, Delta, FunctionCall, FunctionDelta, Message, ToolCall,
-    ToolCallDelta, Usage,
+    ChatRequest, ChatResponse, Choice, Delta, FunctionCall, Message, ToolCall, Usage,
 };
 use crate::sse::SseEvent;
 
@@ -143,15 +142,8 @@ pub(super) fn build(
 }
 
 /// Anthropic requires alternating roles: merge consecutive same-role turns.
-fn push(messages: &mut Vec<Value>, role: &str, mut blocks: Vec<Value>) {
-    if let Some(last) = messages.last_mut()
-        && last["role"] == role
-        && let Some(arr) = last["content"].as_array_mut()
-    {
-        arr.append(&mut blocks);
-        return;
-    }
-    messages.push(json!({"role": role, "content": blocks}));
+fn push(messages: &mut Vec<Value>, role: &str, blocks: Vec<Value>) {
+    super::push_turn(messages, role, "content", blocks);
 }
 
 pub(super) fn finish_reason(stop: &str) -> &'static str {
@@ -251,25 +243,10 @@ pub(super) fn stream_event(
             st.start(out);
             let block = v.get("content_block").cloned().unwrap_or_default();
             if block.get("type").and_then(Value::as_str) == Some("tool_use") {
-                let idx = st.tool_calls;
-                st.tool_calls += 1;
-                st.tool_index
-                    .push((v.get("index").and_then(Value::as_u64).unwrap_or(0), idx));
-                out.push(st.chunk(
-                    Delta {
-                        tool_calls: Some(vec![ToolCallDelta {
-                            index: idx,
-                            id: block.get("id").and_then(Value::as_str).map(str::to_owned),
-                            kind: Some("function".into()),
-                            function: FunctionDelta {
-                                name: block.get("name").and_then(Value::as_str).map(str::to_owned),
-                                arguments: Some(String::new()),
-                            },
-                        }]),
-                        ..Delta::default()
-                    },
-                    None,
-                ));
+                let id = block.get("id").and_then(Value::as_str).map(str::to_owned);
+                let name = block.get("name").and_then(Value::as_str).map(str::to_owned);
+                let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
+                out.push(st.tool_start(Some(index), id, name, String::new()));
             }
         }
         "content_block_delta" => {
@@ -288,26 +265,8 @@ pub(super) fn stream_event(
                 }
                 Some("input_json_delta") => {
                     let block = v.get("index").and_then(Value::as_u64).unwrap_or(0);
-                    let idx = st
-                        .tool_index
-                        .iter()
-                        .find(|(b, _)| *b == block)
-                        .map_or(0, |(_, i)| *i);
                     let part = d.get("partial_json").and_then(Value::as_str).unwrap_or("");
-                    out.push(st.chunk(
-                        Delta {
-                            tool_calls: Some(vec![ToolCallDelta {
-                                index: idx,
-                                function: FunctionDelta {
-                                    arguments: Some(part.to_owned()),
-                                    name: None,
-                                },
-                                ..ToolCallDelta::default()
-                            }]),
-                            ..Delta::default()
-                        },
-                        None,
-                    ));
+                    out.push(st.tool_args(block, part));
                 }
                 _ => {} // thinking, signature: not part of the OpenAI format
             }

@@ -5,8 +5,7 @@ use serde_json::{Map, Value, json};
 use super::{StreamOut, StreamState, Target, json as parse_json};
 use crate::error::RouterError;
 use crate::openai::{
-    ChatRequest, ChatResponse, Choice, Content, Delta, FunctionCall, FunctionDelta, Message,
-    ToolCall, ToolCallDelta, Usage,
+    ChatRequest, ChatResponse, Choice, Content, Delta, FunctionCall, Message, ToolCall, Usage,
 };
 use crate::sse::SseEvent;
 
@@ -193,63 +192,30 @@ pub(super) fn stream_event(
         }
         "tool-call-start" => {
             st.start(out);
-            let idx = st.tool_calls;
-            st.tool_calls += 1;
-            st.tool_index
-                .push((v.get("index").and_then(Value::as_u64).unwrap_or(0), idx));
             let tc = v
                 .pointer("/delta/message/tool_calls")
                 .cloned()
                 .unwrap_or_default();
-            out.push(st.chunk(
-                Delta {
-                    tool_calls: Some(vec![ToolCallDelta {
-                            index: idx,
-                            id: tc.get("id").and_then(Value::as_str).map(str::to_owned),
-                            kind: Some("function".into()),
-                            function: FunctionDelta {
-                                name: tc
-                                    .pointer("/function/name")
-                                    .and_then(Value::as_str)
-                                    .map(str::to_owned),
-                                arguments: Some(
-                                    tc.pointer("/function/arguments")
-                                        .and_then(Value::as_str)
-                                        .unwrap_or("")
-                                        .to_owned(),
-                                ),
-                            },
-                        }]),
-                    ..Delta::default()
-                },
-                None,
-            ));
+            let id = tc.get("id").and_then(Value::as_str).map(str::to_owned);
+            let name = tc
+                .pointer("/function/name")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let args = tc
+                .pointer("/function/arguments")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let index = v.get("index").and_then(Value::as_u64).unwrap_or(0);
+            out.push(st.tool_start(Some(index), id, name, args));
         }
         "tool-call-delta" => {
             let block = v.get("index").and_then(Value::as_u64).unwrap_or(0);
-            let idx = st
-                .tool_index
-                .iter()
-                .find(|(b, _)| *b == block)
-                .map_or(0, |(_, i)| *i);
             let part = v
                 .pointer("/delta/message/tool_calls/function/arguments")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            out.push(st.chunk(
-                Delta {
-                    tool_calls: Some(vec![ToolCallDelta {
-                        index: idx,
-                        function: FunctionDelta {
-                            arguments: Some(part.to_owned()),
-                            name: None,
-                        },
-                        ..ToolCallDelta::default()
-                    }]),
-                    ..Delta::default()
-                },
-                None,
-            ));
+            out.push(st.tool_args(block, part));
         }
         "message-end" => {
             if let Some(r) = v.pointer("/delta/finish_reason").and_then(Value::as_str) {

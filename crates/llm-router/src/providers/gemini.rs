@@ -5,8 +5,7 @@ use serde_json::{Map, Value, json};
 use super::{StreamOut, StreamState, Target, args_object, json as parse_json, synth_call_id};
 use crate::error::RouterError;
 use crate::openai::{
-    ChatRequest, ChatResponse, Choice, Content, Delta, FunctionCall, FunctionDelta, Message,
-    ToolCall, ToolCallDelta, Usage,
+    ChatRequest, ChatResponse, Choice, Content, Delta, FunctionCall, Message, ToolCall, Usage,
 };
 use crate::sse::SseEvent;
 
@@ -131,15 +130,8 @@ pub(super) fn build(t: Target<'_>, req: &ChatRequest, stream: bool) -> Result<Pa
     ))
 }
 
-fn push(contents: &mut Vec<Value>, role: &str, mut parts: Vec<Value>) {
-    if let Some(last) = contents.last_mut()
-        && last["role"] == role
-        && let Some(arr) = last["parts"].as_array_mut()
-    {
-        arr.append(&mut parts);
-        return;
-    }
-    contents.push(json!({"role": role, "parts": parts}));
+fn push(contents: &mut Vec<Value>, role: &str, parts: Vec<Value>) {
+    super::push_turn(contents, role, "parts", parts);
 }
 
 fn finish_reason(reason: &str, has_calls: bool) -> &'static str {
@@ -285,23 +277,8 @@ pub(super) fn stream_event(
             let args = fc
                 .get("args")
                 .map_or_else(|| "{}".to_owned(), Value::to_string);
-            let idx = st.tool_calls;
-            st.tool_calls += 1;
-            out.push(st.chunk(
-                Delta {
-                    tool_calls: Some(vec![ToolCallDelta {
-                        index: idx,
-                        id: Some(synth_call_id(&st.id, idx, &name, &args)),
-                        kind: Some("function".into()),
-                        function: FunctionDelta {
-                            name: Some(name),
-                            arguments: Some(args),
-                        },
-                    }]),
-                    ..Delta::default()
-                },
-                None,
-            ));
+            let id = synth_call_id(&st.id, st.tool_calls, &name, &args);
+            out.push(st.tool_start(None, Some(id), Some(name), args));
         }
     }
     if let Some(r) = cand.get("finishReason").and_then(Value::as_str) {

@@ -174,6 +174,58 @@ impl StreamState {
         ))
     }
 
+    /// Starts a tool call (for provider block `block`, when the provider
+    /// streams its arguments in pieces); returns the OpenAI chunk.
+    pub(crate) fn tool_start(
+        &mut self,
+        block: Option<u64>,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: String,
+    ) -> StreamOut {
+        let index = self.tool_calls;
+        self.tool_calls += 1;
+        if let Some(b) = block {
+            self.tool_index.push((b, index));
+        }
+        self.tool_chunk(crate::openai::ToolCallDelta {
+            index,
+            id,
+            kind: Some("function".into()),
+            function: crate::openai::FunctionDelta {
+                name,
+                arguments: Some(arguments),
+            },
+        })
+    }
+
+    /// More argument text for the tool call started for provider block `block`.
+    pub(crate) fn tool_args(&self, block: u64, arguments: &str) -> StreamOut {
+        let index = self
+            .tool_index
+            .iter()
+            .find(|(b, _)| *b == block)
+            .map_or(0, |(_, i)| *i);
+        self.tool_chunk(crate::openai::ToolCallDelta {
+            index,
+            function: crate::openai::FunctionDelta {
+                name: None,
+                arguments: Some(arguments.to_owned()),
+            },
+            ..Default::default()
+        })
+    }
+
+    fn tool_chunk(&self, call: crate::openai::ToolCallDelta) -> StreamOut {
+        self.chunk(
+            crate::openai::Delta {
+                tool_calls: Some(vec![call]),
+                ..Default::default()
+            },
+            None,
+        )
+    }
+
     /// The role chunk, once.
     pub(crate) fn start(&mut self, out: &mut Vec<StreamOut>) {
         if !self.started {
@@ -261,6 +313,23 @@ impl StreamTranslator {
             _ => Err("the provider's stream ended before its final event".into()),
         }
     }
+}
+
+/// Appends a turn, merging it into the previous one when the role repeats:
+/// Anthropic and Gemini require alternating roles. `field` is the list
+/// field of a turn (`content` or `parts`).
+pub(crate) fn push_turn(turns: &mut Vec<Value>, role: &str, field: &str, mut items: Vec<Value>) {
+    if let Some(last) = turns.last_mut()
+        && last["role"] == role
+        && let Some(arr) = last[field].as_array_mut()
+    {
+        arr.append(&mut items);
+        return;
+    }
+    let mut turn = serde_json::Map::new();
+    turn.insert("role".into(), Value::String(role.to_owned()));
+    turn.insert(field.into(), Value::Array(items));
+    turns.push(Value::Object(turn));
 }
 
 /// Parses a JSON event payload.
