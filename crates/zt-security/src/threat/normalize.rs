@@ -1,0 +1,255 @@
+//! Input normalisation before detection: percent-decoding (twice), `+` as a
+//! space in queries, HTML entities, null-byte removal and ASCII case folding.
+//!
+//! Works on bytes so no input can split a UTF-8 character and panic; the
+//! detectors only ever compare ASCII.
+
+/// Decodes `value` into a lowercase byte buffer ready for tokenising.
+///
+/// `plus_is_space` is true for query-string values. Whitespace is kept (the
+/// tokenisers collapse it); SQL comments are handled by the SQL tokeniser,
+/// which knows when `--` and `#` are comments.
+pub(crate) fn normalize(value: &[u8], plus_is_space: bool) -> Vec<u8> {
+    let mut cur = percent_decode(value, plus_is_space);
+    if cur.contains(&b'%') {
+        cur = percent_decode(&cur, false);
+    }
+    if cur.contains(&b'&') {
+        cur = decode_entities(&cur);
+        if cur.contains(&b'&') {
+            // `&amp;lt;` style double encoding.
+            cur = decode_entities(&cur);
+        }
+    }
+    if cur.contains(&0xef) {
+        cur = fold_fullwidth(&cur);
+    }
+    cur.retain(|&b| b != 0);
+    cur.make_ascii_lowercase();
+    cur
+}
+
+/// The full normalised text (for logging and tests), with whitespace runs
+/// collapsed to one space and `/**/` comments replaced by a space.
+pub fn normalize_text(value: &str, plus_is_space: bool) -> String {
+    let bytes = normalize(value.as_bytes(), plus_is_space);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'/' && bytes.get(i + 1) == Some(&b'*') && bytes.get(i + 2) != Some(&b'!') {
+            let end = find(&bytes[i + 2..], b"*/").map_or(bytes.len(), |p| i + 2 + p + 2);
+            push_space(&mut out);
+            i = end;
+            continue;
+        }
+        if b.is_ascii_whitespace() || b == 0x0b {
+            push_space(&mut out);
+        } else {
+            out.push(b);
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).trim().to_string()
+}
+
+/// Maps fullwidth ASCII (U+FF01–U+FF5E, e.g. `＜script＞`) to ASCII.
+fn fold_fullwidth(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match (input[i], input.get(i + 1), input.get(i + 2)) {
+            (0xef, Some(&0xbc), Some(&c @ 0x81..=0xbf)) => {
+                out.push(c - 0x81 + 0x21);
+                i += 3;
+            }
+            (0xef, Some(&0xbd), Some(&c @ 0x80..=0x9e)) => {
+                out.push(c - 0x80 + 0x60);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn push_space(out: &mut Vec<u8>) {
+    if out.last() != Some(&b' ') {
+        out.push(b' ');
+    }
+}
+
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn push_char(out: &mut Vec<u8>, cp: u32) {
+    match char::from_u32(cp) {
+        Some(c) => {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+        None => out.push(b'?'),
+    }
+}
+
+fn percent_decode(input: &[u8], plus_is_space: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        let b = input[i];
+        if b == b'%' {
+            let h1 = input.get(i + 1).copied().and_then(hex);
+            let h2 = input.get(i + 2).copied().and_then(hex);
+            if let (Some(a), Some(c)) = (h1, h2) {
+                out.push(a << 4 | c);
+                i += 3;
+                continue;
+            }
+            // IIS-style %uXXXX.
+            if matches!(input.get(i + 1), Some(b'u' | b'U')) {
+                let digits: Option<Vec<u8>> = input
+                    .get(i + 2..i + 6)
+                    .map(|s| s.iter().map(|&d| hex(d)).collect::<Option<Vec<u8>>>())
+                    .unwrap_or(None);
+                if let Some(d) = digits {
+                    let cp = d.iter().fold(0u32, |acc, &x| acc << 4 | u32::from(x));
+                    push_char(&mut out, cp);
+                    i += 6;
+                    continue;
+                }
+            }
+            out.push(b);
+        } else if b == b'+' && plus_is_space {
+            out.push(b' ');
+        } else {
+            out.push(b);
+        }
+        i += 1;
+    }
+    out
+}
+
+const NAMED: &[(&[u8], &[u8])] = &[
+    (b"lt", b"<"),
+    (b"gt", b">"),
+    (b"amp", b"&"),
+    (b"quot", b"\""),
+    (b"apos", b"'"),
+    (b"nbsp", b" "),
+    (b"colon", b":"),
+    (b"semi", b";"),
+    (b"lpar", b"("),
+    (b"rpar", b")"),
+    (b"sol", b"/"),
+    (b"bsol", b"\\"),
+    (b"period", b"."),
+    (b"comma", b","),
+    (b"equals", b"="),
+    (b"excl", b"!"),
+    (b"num", b"#"),
+    (b"tab", b"\t"),
+    (b"newline", b"\n"),
+    (b"grave", b"`"),
+    (b"lsqb", b"["),
+    (b"rsqb", b"]"),
+    (b"lbrace", b"{"),
+    (b"rbrace", b"}"),
+    (b"plus", b"+"),
+    (b"ast", b"*"),
+    (b"dollar", b"$"),
+    (b"percnt", b"%"),
+];
+
+fn decode_entities(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] != b'&' {
+            out.push(input[i]);
+            i += 1;
+            continue;
+        }
+        if let Some(consumed) = decode_one(&input[i + 1..], &mut out) {
+            i += 1 + consumed;
+        } else {
+            out.push(b'&');
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Decodes one entity body after `&`; returns bytes consumed (not counting `&`).
+fn decode_one(rest: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+    if rest.first() == Some(&b'#') {
+        let (radix, start) = match rest.get(1) {
+            Some(b'x' | b'X') => (16u32, 2),
+            _ => (10u32, 1),
+        };
+        let mut j = start;
+        let mut cp: u32 = 0;
+        while let Some(&d) = rest.get(j) {
+            let v = match radix {
+                16 => hex(d).map(u32::from),
+                _ => d.is_ascii_digit().then(|| u32::from(d - b'0')),
+            };
+            let Some(v) = v else { break };
+            cp = cp.saturating_mul(radix).saturating_add(v);
+            j += 1;
+        }
+        if j == start {
+            return None;
+        }
+        if rest.get(j) == Some(&b';') {
+            j += 1;
+        }
+        push_char(out, cp);
+        return Some(j);
+    }
+    for (name, val) in NAMED {
+        if rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name) {
+            let mut j = name.len();
+            if rest.get(j) == Some(&b';') {
+                j += 1;
+            } else if name.len() > 4 {
+                // Long names need their `;` (avoid decoding prose like "&colonel").
+                return None;
+            }
+            out.extend_from_slice(val);
+            return Some(j);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_layers() {
+        assert_eq!(normalize_text("%2527%2520OR", true), "' or");
+        assert_eq!(normalize_text("&#x27;&#39;&lt;a&gt;", false), "''<a>");
+        assert_eq!(normalize_text("UNION/**/SELECT", false), "union select");
+        assert_eq!(normalize_text("a+b", true), "a b");
+        assert_eq!(normalize_text("a+b", false), "a+b");
+        assert_eq!(normalize_text("%u0027x%", false), "'x%");
+        assert_eq!(normalize_text("&#1114112;é", false), "?é");
+    }
+}

@@ -1,0 +1,199 @@
+//! The rule table: ids, CRS-style severities, paranoia levels, descriptions.
+
+use serde::Serialize;
+
+/// CRS anomaly severities and their scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Score 2.
+    Notice,
+    /// Score 3.
+    Warning,
+    /// Score 4.
+    Error,
+    /// Score 5.
+    Critical,
+}
+
+impl Severity {
+    /// The anomaly score this severity adds (OWASP CRS: 5/4/3/2).
+    pub fn score(self) -> u32 {
+        match self {
+            Severity::Critical => 5,
+            Severity::Error => 4,
+            Severity::Warning => 3,
+            Severity::Notice => 2,
+        }
+    }
+}
+
+/// A detection rule.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// Stable id such as `sqli-union`.
+    pub id: &'static str,
+    /// Severity (sets the anomaly score).
+    pub severity: Severity,
+    /// Lowest paranoia level (1–4) at which the rule counts.
+    pub paranoia: u8,
+    /// Short description for logs.
+    pub description: &'static str,
+}
+
+macro_rules! rule {
+    ($name:ident, $id:literal, $sev:ident, $pl:literal, $desc:literal) => {
+        #[doc = $desc]
+        pub(crate) static $name: Rule = Rule {
+            id: $id,
+            severity: Severity::$sev,
+            paranoia: $pl,
+            description: $desc,
+        };
+    };
+}
+
+rule!(
+    SQLI_UNION,
+    "sqli-union",
+    Critical,
+    1,
+    "UNION SELECT with a column list"
+);
+rule!(
+    SQLI_SELECT,
+    "sqli-select",
+    Critical,
+    1,
+    "SELECT statement with a column list and FROM"
+);
+rule!(
+    SQLI_STACKED,
+    "sqli-stacked",
+    Critical,
+    1,
+    "stacked query after ';'"
+);
+rule!(
+    SQLI_TIME,
+    "sqli-time",
+    Critical,
+    1,
+    "time-delay function (sleep/benchmark/waitfor)"
+);
+rule!(
+    SQLI_DANGER_OBJECT,
+    "sqli-object",
+    Critical,
+    1,
+    "SQL system object or file function"
+);
+rule!(
+    SQLI_SYSVAR,
+    "sqli-sysvar",
+    Critical,
+    1,
+    "SQL system variable (@@...)"
+);
+rule!(
+    SQLI_TAUTOLOGY,
+    "sqli-tautology",
+    Critical,
+    1,
+    "boolean operator with a literal comparison"
+);
+rule!(
+    SQLI_BOOLEAN,
+    "sqli-boolean",
+    Critical,
+    1,
+    "boolean/comparison injection after a value or quote"
+);
+rule!(
+    SQLI_CLAUSE,
+    "sqli-clause",
+    Critical,
+    1,
+    "SQL clause appended to a value"
+);
+rule!(
+    SQLI_BREAK_COMMENT,
+    "sqli-break-comment",
+    Critical,
+    1,
+    "quote break followed by a comment"
+);
+rule!(
+    SQLI_BREAK_EXPR,
+    "sqli-break-expr",
+    Critical,
+    1,
+    "quote break concatenated with a SQL call"
+);
+rule!(
+    SQLI_COMMENT_TRUNCATION,
+    "sqli-comment-truncation",
+    Critical,
+    1,
+    "SQL expression cut off by a comment"
+);
+rule!(
+    SQLI_MYSQL_EXEC_COMMENT,
+    "sqli-mysql-comment",
+    Critical,
+    1,
+    "MySQL executable comment /*!"
+);
+rule!(SQLI_FUNC, "sqli-func", Warning, 1, "SQL function call");
+rule!(SQLI_HEX, "sqli-hex", Notice, 2, "hex literal");
+rule!(XSS_SCRIPT, "xss-script", Critical, 1, "<script> tag");
+rule!(
+    XSS_EVENT,
+    "xss-event-handler",
+    Critical,
+    1,
+    "HTML event handler attribute (on...=)"
+);
+rule!(
+    XSS_JS_URI,
+    "xss-js-uri",
+    Critical,
+    1,
+    "javascript:/vbscript: URI"
+);
+rule!(
+    XSS_DATA_URI,
+    "xss-data-uri",
+    Critical,
+    1,
+    "data: URI carrying HTML or SVG"
+);
+rule!(
+    XSS_TAG,
+    "xss-dangerous-tag",
+    Critical,
+    1,
+    "embedding tag (iframe/object/embed/base/meta...)"
+);
+rule!(XSS_CSS, "xss-css", Critical, 1, "CSS expression()/binding");
+rule!(
+    XSS_SUSPECT_TAG,
+    "xss-suspect-tag",
+    Warning,
+    1,
+    "active-content tag (svg/style/form/math/link)"
+);
+rule!(
+    XSS_JS_SINK,
+    "xss-js-sink",
+    Warning,
+    1,
+    "JavaScript sink call (alert/eval/document.cookie...)"
+);
+rule!(
+    XSS_JS_BREAK,
+    "xss-js-break",
+    Critical,
+    1,
+    "string break into a JavaScript sink call"
+);

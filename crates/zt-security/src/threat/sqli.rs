@@ -1,0 +1,378 @@
+//! SQL injection detection by token structure.
+//!
+//! The value is tokenised three times, as the application might embed it:
+//! bare (numeric context), inside `'…'` and inside `"…"`. In a quoted
+//! context the first token is the tail of the application's string, and the
+//! question is what follows the quote break: a comment, a boolean operator
+//! with a comparison, a stacked statement, a clause (`order by`, `union`)…
+//! Prose with apostrophes (`O'Brien`, `don't`) breaks into plain words and
+//! never matches.
+
+use super::rules::{self, Rule};
+use super::sql_lex::{Kw, T, Tok, lex};
+
+/// Injection structure follows the quote break closely; later tokens in a
+/// quoted reading add cost, not signal (the bare reading sees everything).
+const QUOTED_MAX_TOKENS: usize = 96;
+
+/// Appends the SQLi rules matched by normalised `s` to `out`.
+pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
+    if let Some(ts) = lex(s, None, usize::MAX) {
+        scan_anywhere(&ts, out);
+        scan_bare(&ts, out);
+    }
+    for q in [b'\'', b'"'] {
+        if s.contains(&q)
+            && let Some(ts) = lex(s, Some(q), QUOTED_MAX_TOKENS)
+        {
+            let tail_spaced = s.iter().take_while(|&&b| b != q).any(|&b| b <= b' ');
+            scan_anywhere(&ts, out);
+            scan_break(&ts, tail_spaced, out);
+        }
+    }
+    if s.windows(3).any(|w| w == b"/*!") {
+        add(out, &rules::SQLI_MYSQL_EXEC_COMMENT);
+    }
+}
+
+fn add(out: &mut Vec<&'static Rule>, r: &'static Rule) {
+    if !out.iter().any(|x| x.id == r.id) {
+        out.push(r);
+    }
+}
+
+fn kw(ts: &[Tok], i: usize) -> Option<Kw> {
+    match ts.get(i).map(|t| t.t) {
+        Some(T::Word(k)) => Some(k),
+        _ => None,
+    }
+}
+
+fn t(ts: &[Tok], i: usize) -> Option<T> {
+    ts.get(i).map(|t| t.t)
+}
+
+fn is_logic(ts: &[Tok], i: usize) -> bool {
+    matches!(kw(ts, i), Some(Kw::Or | Kw::And | Kw::Xor)) || t(ts, i) == Some(T::LogicOp)
+}
+
+fn is_literal(x: Option<T>) -> bool {
+    matches!(x, Some(T::Num | T::Hex | T::Str { .. } | T::Var { .. }))
+}
+
+/// A call `name(` with no space before the parenthesis.
+fn is_call(ts: &[Tok], i: usize) -> bool {
+    matches!(t(ts, i), Some(T::Word(_)))
+        && ts.get(i + 1).is_some_and(|x| x.t == T::LParen && !x.spaced)
+}
+
+/// After `select`: does it look like a column list rather than prose?
+fn select_has_args(ts: &[Tok], j: usize) -> bool {
+    let mut k = j + 1;
+    while matches!(kw(ts, k), Some(Kw::All | Kw::Distinct)) {
+        k += 1;
+    }
+    match t(ts, k) {
+        None => false,
+        Some(T::Word(Kw::Ident)) => ts[k..]
+            .iter()
+            .take(8)
+            .any(|x| matches!(x.t, T::Comma | T::Word(Kw::From) | T::Dot | T::LParen)),
+        Some(
+            T::Word(_) | T::Num | T::Hex | T::Str { .. } | T::Var { .. } | T::Arith | T::LParen,
+        ) => true,
+        _ => false,
+    }
+}
+
+/// Skips one simple operand (literal, word, call, parenthesised group).
+fn operand_end(ts: &[Tok], mut i: usize) -> Option<usize> {
+    while matches!(t(ts, i), Some(T::Arith | T::LogicOp)) || kw(ts, i) == Some(Kw::Not) {
+        i += 1;
+    }
+    match t(ts, i)? {
+        T::LParen => close_paren(ts, i),
+        T::Word(_) if is_call(ts, i) => close_paren(ts, i + 1),
+        T::Num | T::Hex | T::Str { .. } | T::Var { .. } => Some(i + 1),
+        T::Word(Kw::Ident | Kw::True | Kw::False | Kw::Null | Kw::Func | Kw::Table) => Some(i + 1),
+        _ => None,
+    }
+}
+
+fn close_paren(ts: &[Tok], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (k, x) in ts.iter().enumerate().skip(open) {
+        match x.t {
+            T::LParen => depth += 1,
+            T::RParen => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(k + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(ts.len())
+}
+
+/// What follows a boolean operator in an injected position.
+fn logic_tail(ts: &[Tok], i: usize, lone_literal_ok: bool) -> bool {
+    let mut k = i;
+    while kw(ts, k) == Some(Kw::Not) || t(ts, k) == Some(T::LogicOp) {
+        k += 1;
+    }
+    match t(ts, k) {
+        Some(T::Word(Kw::True | Kw::False | Kw::Null)) => return true,
+        Some(T::Word(Kw::Select | Kw::Exists | Kw::Case)) => return true,
+        Some(T::Word(w)) if w != Kw::Ident && is_call(ts, k) => return true,
+        Some(T::LParen)
+            if matches!(kw(ts, k + 1), Some(Kw::Select | Kw::Case)) || is_literal(t(ts, k + 1)) =>
+        {
+            return true;
+        }
+        _ => {}
+    }
+    let Some(e) = operand_end(ts, k) else {
+        return false;
+    };
+    match t(ts, e) {
+        Some(T::Cmp) => operand_end(ts, e + 1).is_some(),
+        Some(T::Word(Kw::Like | Kw::Is | Kw::In | Kw::Between)) => true,
+        Some(T::Comment | T::Semi) => true,
+        None => {
+            lone_literal_ok
+                && matches!(
+                    t(ts, k),
+                    Some(T::Num | T::Hex | T::Var { .. } | T::Str { closed: true })
+                )
+        }
+        _ => false,
+    }
+}
+
+fn scan_anywhere(ts: &[Tok], out: &mut Vec<&'static Rule>) {
+    for i in 0..ts.len() {
+        match ts[i].t {
+            T::Word(Kw::Union) => {
+                let mut j = i + 1;
+                while matches!(t(ts, j), Some(T::LParen))
+                    || matches!(kw(ts, j), Some(Kw::All | Kw::Distinct))
+                {
+                    j += 1;
+                }
+                if kw(ts, j) == Some(Kw::Select) && select_has_args(ts, j) {
+                    add(out, &rules::SQLI_UNION);
+                }
+            }
+            T::Semi if stmt_start(ts, i + 1) => add(out, &rules::SQLI_STACKED),
+            T::Word(Kw::TimeFunc) if is_call(ts, i) => {
+                if matches!(
+                    t(ts, i + 2),
+                    Some(T::Num | T::LParen | T::Word(_) | T::Arith | T::Var { .. })
+                ) {
+                    add(out, &rules::SQLI_TIME);
+                }
+            }
+            T::Word(Kw::Waitfor) if kw(ts, i + 1) == Some(Kw::Delay) => add(out, &rules::SQLI_TIME),
+            T::Word(Kw::Danger) => add(out, &rules::SQLI_DANGER_OBJECT),
+            T::Word(Kw::Select) if select_from(ts, i + 1) => add(out, &rules::SQLI_SELECT),
+            T::Var { sys: true } => add(out, &rules::SQLI_SYSVAR),
+            T::Word(Kw::Func | Kw::Table) if is_call(ts, i) => add(out, &rules::SQLI_FUNC),
+            T::Word(Kw::Or | Kw::And | Kw::Xor) | T::LogicOp if tautology(ts, i + 1) => {
+                add(out, &rules::SQLI_TAUTOLOGY);
+            }
+            T::Hex if i > 0 => add(out, &rules::SQLI_HEX),
+            _ => {}
+        }
+    }
+}
+
+/// `select <column list> from`: a real column list, not prose.
+fn select_from(ts: &[Tok], mut i: usize) -> bool {
+    while matches!(kw(ts, i), Some(Kw::All | Kw::Distinct)) {
+        i += 1;
+    }
+    for _ in 0..64 {
+        let plain = kw(ts, i) == Some(Kw::Ident) && !is_call(ts, i);
+        let mut e = if t(ts, i) == Some(T::Arith) {
+            i + 1 // `select *`
+        } else {
+            match operand_end(ts, i) {
+                Some(e) => e,
+                None => return false,
+            }
+        };
+        while matches!(t(ts, e), Some(T::Arith | T::Cmp | T::Dot)) {
+            match operand_end(ts, e + 1) {
+                Some(x) => e = x,
+                None if t(ts, e) == Some(T::Arith) => e += 1,
+                None => return false,
+            }
+        }
+        if kw(ts, e) == Some(Kw::As) {
+            e += 2;
+        } else if !plain && kw(ts, e) == Some(Kw::Ident) {
+            e += 1;
+        }
+        match t(ts, e) {
+            Some(T::Comma) => i = e + 1,
+            Some(T::Word(Kw::From)) => return true,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// `or 1=1`, `and 'a'='a'`, `or 2>1`: two literals compared after a boolean.
+fn tautology(ts: &[Tok], i: usize) -> bool {
+    let mut k = i;
+    while matches!(t(ts, k), Some(T::LParen)) || kw(ts, k) == Some(Kw::Not) {
+        k += 1;
+    }
+    let lit = |x: Option<T>| matches!(x, Some(T::Num | T::Hex | T::Str { .. }));
+    lit(t(ts, k))
+        && matches!(t(ts, k + 1), Some(T::Cmp) | Some(T::Word(Kw::Like)))
+        && (lit(t(ts, k + 2))
+            || matches!(t(ts, k + 2), Some(T::Var { .. } | T::LParen))
+            || is_call(ts, k + 2))
+}
+
+/// Does a stacked statement start at `i` (right after `;`)?
+fn stmt_start(ts: &[Tok], i: usize) -> bool {
+    match kw(ts, i) {
+        Some(Kw::Select) => select_has_args(ts, i),
+        Some(Kw::Insert) => kw(ts, i + 1) == Some(Kw::Into),
+        Some(Kw::Delete) => kw(ts, i + 1) == Some(Kw::From),
+        Some(Kw::Update) => kw(ts, i + 2) == Some(Kw::Set),
+        Some(Kw::Drop | Kw::Create | Kw::Alter | Kw::Truncate) => kw(ts, i + 1) == Some(Kw::Table),
+        Some(Kw::Exec) => match t(ts, i + 1) {
+            Some(T::Var { .. } | T::LParen | T::Word(Kw::Danger)) => true,
+            Some(T::Word(_)) => matches!(
+                t(ts, i + 2),
+                None | Some(T::Dot | T::Var { .. } | T::Str { .. } | T::Semi)
+            ),
+            _ => false,
+        },
+        Some(Kw::Declare) => matches!(t(ts, i + 1), Some(T::Var { .. })),
+        Some(Kw::Set) => matches!(t(ts, i + 1), Some(T::Var { .. })),
+        Some(Kw::Shutdown) => true,
+        Some(Kw::Waitfor) => kw(ts, i + 1) == Some(Kw::Delay),
+        _ => false,
+    }
+}
+
+/// A clause that can only follow a query fragment: `order by 1`, `having`, ...
+fn clause_at(ts: &[Tok], i: usize) -> bool {
+    match kw(ts, i) {
+        Some(Kw::Order | Kw::Group) => {
+            kw(ts, i + 1) == Some(Kw::By)
+                && matches!(t(ts, i + 2), Some(T::Num | T::Word(_) | T::LParen))
+        }
+        Some(Kw::Having) => matches!(
+            t(ts, i + 1),
+            Some(T::Num | T::Word(_) | T::LParen | T::Str { .. })
+        ),
+        Some(Kw::Limit) => t(ts, i + 1) == Some(T::Num),
+        Some(Kw::Procedure) => true,
+        Some(Kw::Into) => {
+            kw(ts, i + 1) == Some(Kw::Danger) || t(ts, i + 1) == Some(T::Var { sys: false })
+        }
+        Some(Kw::Union) => matches!(kw(ts, i + 1), Some(Kw::Select | Kw::All | Kw::Distinct)),
+        Some(Kw::Where) => logic_operand_cmp(ts, i + 1),
+        _ => false,
+    }
+}
+
+fn logic_operand_cmp(ts: &[Tok], i: usize) -> bool {
+    operand_end(ts, i).is_some_and(|e| matches!(t(ts, e), Some(T::Cmp)))
+}
+
+/// Bare (numeric) context: `1 or true`, `1*1--`, `1 order by 2`.
+fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
+    let mut i = 0;
+    while matches!(t(ts, i), Some(T::LParen | T::Arith)) {
+        i += 1;
+    }
+    if matches!(
+        t(ts, i),
+        Some(T::Num | T::Hex | T::Var { .. } | T::Word(Kw::Ident))
+    ) {
+        let mut j = i + 1;
+        while matches!(t(ts, j), Some(T::RParen)) {
+            j += 1;
+        }
+        let numeric = matches!(t(ts, i), Some(T::Num | T::Hex | T::Var { .. }));
+        if is_logic(ts, j) && logic_tail(ts, j + 1, false) {
+            add(out, &rules::SQLI_BOOLEAN);
+        }
+        if numeric && clause_at(ts, j) {
+            add(out, &rules::SQLI_CLAUSE);
+        }
+    }
+    // An expression-only prefix cut off by a comment: `1*1--`, `1)) or 2 #`.
+    if let Some(c) = ts.iter().position(|x| x.t == T::Comment) {
+        let pre = &ts[..c];
+        let exprish = pre.iter().all(|x| {
+            matches!(
+                x.t,
+                T::Num
+                    | T::Hex
+                    | T::Arith
+                    | T::Cmp
+                    | T::LogicOp
+                    | T::LParen
+                    | T::RParen
+                    | T::Var { .. }
+                    | T::Str { .. }
+                    | T::Comma
+            ) || matches!(x.t, T::Word(k) if k != Kw::Ident)
+        });
+        let has_val = pre
+            .iter()
+            .any(|x| matches!(x.t, T::Num | T::Hex | T::Var { .. }));
+        let has_op = pre.iter().any(|x| {
+            !matches!(
+                x.t,
+                T::Num | T::Hex | T::Var { .. } | T::Str { .. } | T::Comma
+            )
+        });
+        if pre.len() >= 2 && exprish && has_val && has_op {
+            add(out, &rules::SQLI_COMMENT_TRUNCATION);
+        }
+    }
+}
+
+/// Quoted context: what follows the quote that closed the application's string.
+fn scan_break(ts: &[Tok], tail_spaced: bool, out: &mut Vec<&'static Rule>) {
+    let mut i = 1;
+    while matches!(t(ts, i), Some(T::RParen)) {
+        i += 1;
+    }
+    let Some(first) = t(ts, i) else { return };
+    let hit = match first {
+        T::Comment if !tail_spaced => Some(&rules::SQLI_BREAK_COMMENT),
+        T::Semi if !tail_spaced && t(ts, i + 1) == Some(T::Comment) => {
+            Some(&rules::SQLI_BREAK_COMMENT)
+        }
+        T::Word(Kw::Or | Kw::And | Kw::Xor) | T::LogicOp if logic_tail(ts, i + 1, true) => {
+            Some(&rules::SQLI_BOOLEAN)
+        }
+        T::Word(_) if clause_at(ts, i) => Some(&rules::SQLI_CLAUSE),
+        T::Cmp => operand_end(ts, i + 1)
+            .filter(|&e| {
+                e == ts.len() || matches!(t(ts, e), Some(T::Comment | T::Semi)) || is_logic(ts, e)
+            })
+            .map(|_| &rules::SQLI_BOOLEAN),
+        T::Arith | T::LogicOp | T::Comma => {
+            let k = i + 1;
+            let call = matches!(t(ts, k), Some(T::Word(w)) if w != Kw::Ident) && is_call(ts, k);
+            let sub = t(ts, k) == Some(T::LParen) && kw(ts, k + 1) == Some(Kw::Select);
+            (call || sub).then_some(&rules::SQLI_BREAK_EXPR)
+        }
+        _ => None,
+    };
+    if let Some(r) = hit {
+        add(out, r);
+    }
+}

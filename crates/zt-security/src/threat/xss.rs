@@ -1,0 +1,314 @@
+//! XSS detection with a small HTML/JS scanner over normalised bytes.
+//!
+//! Tags are parsed (`<name attr=value ...`), so `a < b`, `<3` and `<b>` are
+//! text; event-handler attributes, script-capable URIs and JS sinks reached
+//! through a string break are what count.
+
+use super::rules::{self, Rule};
+
+const DANGEROUS_TAGS: &[&[u8]] = &[
+    b"iframe",
+    b"frame",
+    b"frameset",
+    b"object",
+    b"embed",
+    b"applet",
+    b"base",
+    b"meta",
+    b"import",
+    b"isindex",
+    b"bgsound",
+    b"layer",
+    b"ilayer",
+    b"xss",
+    b"portal",
+    b"xml",
+    b"svg",
+    b"style",
+    b"link",
+    b"math",
+    b"set",
+    b"animate",
+    b"xsl",
+    b"listener",
+    b"handler",
+];
+const SUSPECT_TAGS: &[&[u8]] = &[
+    b"form",
+    b"template",
+    b"image",
+    b"video",
+    b"audio",
+    b"source",
+    b"details",
+    b"marquee",
+    b"body",
+    b"input",
+    b"button",
+    b"textarea",
+    b"keygen",
+    b"select",
+    b"isindex",
+    b"x",
+    b"title",
+    b"noscript",
+    b"plaintext",
+    b"listing",
+    b"xmp",
+    b"comment",
+    b"html",
+    b"foreignobject",
+    b"handler",
+    b"use",
+];
+const SINKS: &[&[u8]] = &[
+    b"alert",
+    b"prompt",
+    b"confirm",
+    b"eval",
+    b"settimeout",
+    b"setinterval",
+    b"fromcharcode",
+    b"execscript",
+    b"constructor",
+    b"writeln",
+];
+const SINK_PROPS: &[&[u8]] = &[
+    b"document.cookie",
+    b"document.domain",
+    b"document.location",
+    b"window.location",
+    b"location.href",
+    b".innerhtml",
+    b".outerhtml",
+    b"location.hash",
+    b"window.name",
+];
+
+fn add(out: &mut Vec<&'static Rule>, r: &'static Rule) {
+    if !out.iter().any(|x| x.id == r.id) {
+        out.push(r);
+    }
+}
+
+fn alpha(b: u8) -> bool {
+    b.is_ascii_lowercase()
+}
+
+/// Appends the XSS rules matched by normalised `s` to `out`.
+pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
+    let n = s.len();
+    let mut first_break: Option<usize> = None;
+    for i in 0..n {
+        match s[i] {
+            b'<' => scan_tag(s, i + 1, out),
+            b':' => scan_colon(s, i, out),
+            b'o' if s.get(i + 1) == Some(&b'n')
+                && (i == 0 || !s[i - 1].is_ascii_alphanumeric()) =>
+            {
+                let js_value = event_attr(s, i)
+                    .is_some_and(|e| s[e..].iter().take(48).any(|&c| matches!(c, b'(' | b'`')));
+                if js_value && (i == 0 || s[i - 1] <= b' ' || preceded_by_break(s, i)) {
+                    add(out, &rules::XSS_EVENT);
+                }
+            }
+            b'\'' | b'"' | b'`' if first_break.is_none() => {
+                let mut k = i + 1;
+                while k < n && s[k] <= b' ' {
+                    k += 1;
+                }
+                if k < n
+                    && matches!(
+                        s[k],
+                        b';' | b'+'
+                            | b'-'
+                            | b'*'
+                            | b'|'
+                            | b'&'
+                            | b')'
+                            | b'}'
+                            | b']'
+                            | b','
+                            | b'/'
+                            | b'>'
+                    )
+                {
+                    first_break = Some(i);
+                }
+            }
+            b'$' if s.get(i + 1) == Some(&b'{') && first_break.is_none() => first_break = Some(i),
+            b'(' | b'`' if i > 0 => {
+                if let Some(sink_start) = sink_before(s, i) {
+                    add(out, &rules::XSS_JS_SINK);
+                    if first_break.is_some_and(|b| b < sink_start) {
+                        add(out, &rules::XSS_JS_BREAK);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if s.contains(&b'.')
+        && SINK_PROPS
+            .iter()
+            .any(|p| super::normalize::find(s, p).is_some())
+    {
+        add(out, &rules::XSS_JS_SINK);
+    }
+}
+
+/// A JS sink name ending right before `(` or a backtick at `i` (spaces allowed).
+fn sink_before(s: &[u8], i: usize) -> Option<usize> {
+    let e = i;
+    let mut st = e;
+    while st > 0 && alpha(s[st - 1]) {
+        st -= 1;
+    }
+    let word = &s[st..e];
+    SINKS.contains(&word).then_some(st)
+}
+
+/// If `on<letters>` at `i` is followed by `=`, returns the index of `=`.
+fn event_attr(s: &[u8], i: usize) -> Option<usize> {
+    let mut k = i + 2;
+    while k < s.len() && alpha(s[k]) {
+        k += 1;
+    }
+    let len = k - i - 2;
+    if !(3..=30).contains(&len) {
+        return None;
+    }
+    while k < s.len() && s[k] <= b' ' {
+        k += 1;
+    }
+    (s.get(k) == Some(&b'=') && s.get(k + 1) != Some(&b'=')).then_some(k)
+}
+
+/// An attribute injected after breaking out of a quoted value or with `/`.
+fn preceded_by_break(s: &[u8], i: usize) -> bool {
+    let mut k = i;
+    while k > 0 && s[k - 1] <= b' ' {
+        k -= 1;
+    }
+    k > 0 && matches!(s[k - 1], b'"' | b'\'' | b'`' | b'/' | b';')
+}
+
+fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
+    let n = s.len();
+    let mut k = start;
+    while k < n && (s[k].is_ascii_alphanumeric() || matches!(s[k], b':' | b'-' | b'_')) {
+        k += 1;
+    }
+    if k == start || !alpha(s[start]) {
+        return;
+    }
+    let name = &s[start..k];
+    let name = name.rsplit(|&b| b == b':').next().unwrap_or(name);
+    if name == b"script" {
+        add(out, &rules::XSS_SCRIPT);
+    } else if DANGEROUS_TAGS.contains(&name) {
+        add(out, &rules::XSS_TAG);
+    } else if SUSPECT_TAGS.contains(&name) {
+        add(out, &rules::XSS_SUSPECT_TAG);
+    }
+    // Attributes until `>`.
+    while k < n && s[k] != b'>' && s[k] != b'<' {
+        let b = s[k];
+        if b <= b' ' || b == b'/' || b == b'"' || b == b'\'' {
+            k += 1;
+            continue;
+        }
+        let a = k;
+        while k < n && !matches!(s[k], 0..=b' ' | b'/' | b'>' | b'=') {
+            k += 1;
+        }
+        let attr = &s[a..k];
+        if attr.len() > 2 && attr.starts_with(b"on") && attr[2..].iter().all(|&c| alpha(c)) {
+            let mut e = k;
+            while e < n && s[e] <= b' ' {
+                e += 1;
+            }
+            if s.get(e) == Some(&b'=') {
+                add(out, &rules::XSS_EVENT);
+            }
+        }
+        if s.get(k) == Some(&b'=') {
+            k += 1;
+            while k < n && s[k] <= b' ' {
+                k += 1;
+            }
+            match s.get(k) {
+                Some(&q @ (b'"' | b'\'' | b'`')) => {
+                    k += 1;
+                    while k < n && s[k] != q {
+                        k += 1;
+                    }
+                    k += 1;
+                }
+                _ => {
+                    while k < n && !matches!(s[k], 0..=b' ' | b'>') {
+                        k += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Matches `word` ending right before `end`, skipping control/space bytes.
+fn ends_with_compact(s: &[u8], end: usize, word: &[u8]) -> bool {
+    let mut k = end;
+    for &w in word.iter().rev() {
+        while k > 0 && s[k - 1] <= b' ' {
+            k -= 1;
+        }
+        if k == 0 || s[k - 1] != w {
+            return false;
+        }
+        k -= 1;
+    }
+    true
+}
+
+fn scan_colon(s: &[u8], i: usize, out: &mut Vec<&'static Rule>) {
+    let after = s.get(i + 1).copied();
+    let next_solid = after.is_some_and(|b| b > b' ');
+    if i >= 6
+        && (ends_with_compact(s, i, b"javascript")
+            || ends_with_compact(s, i, b"vbscript")
+            || ends_with_compact(s, i, b"livescript"))
+    {
+        if next_solid {
+            add(out, &rules::XSS_JS_URI);
+        }
+        return;
+    }
+    if i >= 4 && ends_with_compact(s, i, b"data") {
+        let rest = &s[i + 1..];
+        let rest = &rest[rest.iter().position(|&b| b > b' ').unwrap_or(rest.len())..];
+        if [
+            &b"text/html"[..],
+            b"image/svg",
+            b"application/xhtml",
+            b"text/xml",
+            b"application/x-shockwave",
+        ]
+        .iter()
+        .any(|p| rest.starts_with(p))
+        {
+            add(out, &rules::XSS_DATA_URI);
+        }
+        return;
+    }
+    // CSS: `prop: expression(` / `-moz-binding:` / `behavior: url(`.
+    let rest = &s[i + 1..];
+    let rest = &rest[rest.iter().position(|&b| b > b' ').unwrap_or(rest.len())..];
+    if rest.starts_with(b"expression") && rest[10..].iter().find(|&&b| b > b' ') == Some(&b'(') {
+        add(out, &rules::XSS_CSS);
+    }
+    if (ends_with_compact(s, i, b"-moz-binding") || ends_with_compact(s, i, b"behavior"))
+        && rest.starts_with(b"url")
+    {
+        add(out, &rules::XSS_CSS);
+    }
+}
