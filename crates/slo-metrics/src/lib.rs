@@ -1,0 +1,1 @@
+//! SLO metrics over the edgeforge ports (work in progress, issue 7).
