@@ -1,10 +1,5 @@
 //! Zero-trust request security over the edgeforge ports.
 //!
-//! **Work in progress** (issue 6 is open): the modules below are built and
-//! tested; bot scoring, the risk score and the security event log are not
-//! written yet, and the threat detector is below its detection targets
-//! (68% SQLi / 90% XSS on the committed corpora, 0.13% false positives).
-//!
 //! - [`jwt`]: JWT/JWKS verification with per-key algorithm allow-lists and
 //!   Cloudflare Access validation (user and service tokens).
 //! - [`authz`]: a default-deny route policy table (roles, tiers, scopes,
@@ -17,6 +12,11 @@
 //! - [`envelope`]: AES-256-GCM envelope encryption with a rotating keyring.
 //! - [`threat`]: normalisation, SQL/HTML tokenisation and CRS-style anomaly
 //!   scoring of request inputs.
+//! - [`bot`]: `botManagement` when present, documented header heuristics
+//!   otherwise; allow / rate-limited allow / challenge / block.
+//! - [`risk`]: a 0–100 risk score from weighted, additive factors.
+//! - [`events`]: the security event log (KV with 30-day TTL and
+//!   newest-first keys, analytics, alert hook), redacted before it leaves.
 //!
 //! ```
 //! use zt_security::classify::classify_json;
@@ -32,3 +32,7 @@ pub mod ratelimit;
 pub mod classify;
 pub mod envelope;
 pub mod threat;
+
+pub mod bot;
+pub mod events;
+pub mod risk;
