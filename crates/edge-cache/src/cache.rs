@@ -542,6 +542,34 @@ impl EdgeCache {
         }
     }
 
+    /// Stores a response produced outside [`EdgeCache::get_or_fetch`], such
+    /// as a streamed LLM completion assembled after its last chunk, under
+    /// the same key and rules (storability, tags, size) as a fetched one.
+    pub async fn store(
+        &self,
+        request_type: &str,
+        req: &CacheRequest<'_>,
+        response: Response<Vec<u8>>,
+    ) -> Result<(), BypassReason> {
+        let (name, policy) = self.inner.config.policy(request_type);
+        if let Some(reason) = bypass_reason(policy, req) {
+            return Err(reason);
+        }
+        let key = match self.key_for(request_type, req).await {
+            Ok(Some(k)) => k,
+            Ok(None) => return Err(BypassReason::NoUser),
+            Err(_) => return Err(BypassReason::StoreUnavailable),
+        };
+        match self
+            .inner
+            .complete(&key, name, Ok(response), None, false)
+            .await
+        {
+            Fetched::Response { stored, .. } => stored,
+            _ => Err(BypassReason::NotStorable),
+        }
+    }
+
     /// Joins the fetch in progress for `key`, or starts one.
     fn fetch<F, Fut>(
         &self,

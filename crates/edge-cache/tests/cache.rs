@@ -1079,3 +1079,38 @@ fn analytics_events_are_indexed_by_policy() {
         let _ = Method::GET;
     });
 }
+
+#[test]
+fn store_puts_an_assembled_response_under_the_request_key() {
+    let f = fixture();
+    block_on(async {
+        let body = br#"{"model":"m","temperature":0}"#;
+        let req = http::Request::post("/v1/chat/completions")
+            .body(())
+            .unwrap();
+        let mut creq = CacheRequest::from_http(&req);
+        creq.body = Some(body);
+        let resp = Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(b"{\"answer\":1}".to_vec())
+            .unwrap();
+        f.cache.store("test", &creq, resp).await.unwrap();
+        match f.cache.lookup("test", &creq).await {
+            Lookup::Fresh { entry, .. } => assert_eq!(entry.body, b"{\"answer\":1}"),
+            other => panic!("expected a fresh entry, got {other:?}"),
+        }
+        // A different body is a different key.
+        let other = br#"{"model":"m","temperature":0,"seed":2}"#;
+        creq.body = Some(other);
+        assert!(matches!(
+            f.cache.lookup("test", &creq).await,
+            Lookup::Miss { .. }
+        ));
+        // A disabled policy refuses, with the reason.
+        assert_eq!(
+            f.cache.store("off", &creq, Response::new(Vec::new())).await,
+            Err(BypassReason::Disabled)
+        );
+    });
+}
