@@ -2,6 +2,7 @@
 //! `{"error":{"type","message","code"}}`.
 
 use edge_ports::KvError;
+use edge_ports::http::Body;
 use http::{Response, StatusCode, header};
 use serde_json::json;
 
@@ -12,18 +13,88 @@ pub struct ApiError {
     kind: &'static str,
     code: &'static str,
     message: String,
-    allow: Option<&'static str>,
+    headers: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, kind: &'static str, code: &'static str, message: String) -> Self {
+    /// An error with any status. `kind` is the OpenAI error `type`
+    /// (`invalid_request_error`, `authentication_error`, `permission_error`,
+    /// `rate_limit_error`, `api_error`, …); `code` is machine-readable.
+    pub fn new(
+        status: StatusCode,
+        kind: &'static str,
+        code: &'static str,
+        message: String,
+    ) -> Self {
         Self {
             status,
             kind,
             code,
             message,
-            allow: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            code,
+            message.into(),
+        )
+        .with_header("www-authenticate", format!("Bearer error=\"{code}\""))
+    }
+
+    /// 403.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            code,
+            message.into(),
+        )
+    }
+
+    /// 413.
+    pub fn too_large(max: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            "body_too_large",
+            format!("request body exceeds {max} bytes"),
+        )
+    }
+
+    /// 415.
+    pub fn unsupported_media_type(expected: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request_error",
+            "unsupported_media_type",
+            format!("content-type must be {expected}"),
+        )
+    }
+
+    /// 503.
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            code,
+            message.into(),
+        )
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> &'static str {
+        self.code
     }
 
     /// 400 with a machine-readable `code`.
@@ -64,7 +135,7 @@ impl ApiError {
             "method_not_allowed",
             format!("method not allowed; use {allow}"),
         );
-        e.allow = Some(allow);
+        e.headers.push(("allow", allow.to_owned()));
         e
     }
 
@@ -73,14 +144,15 @@ impl ApiError {
         self.status
     }
 
-    /// The JSON error response.
-    pub fn into_response(self) -> Response<Vec<u8>> {
-        let body =
-            json!({"error": {"type": self.kind, "message": self.message, "code": self.code}});
+    /// The JSON error response (`{"error":{"message","type","param","code"}}`,
+    /// the shape OpenAI SDKs parse).
+    pub fn into_response(self) -> Response<Body> {
+        let body = json!({"error": {"message": self.message, "type": self.kind, "param": null, "code": self.code}});
         let mut resp = crate::json_response(self.status, &body);
-        if let Some(allow) = self.allow {
-            resp.headers_mut()
-                .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+        for (name, value) in self.headers {
+            if let Ok(v) = header::HeaderValue::from_str(&value) {
+                resp.headers_mut().append(name, v);
+            }
         }
         resp
     }

@@ -1,171 +1,369 @@
 //! edgeforge's platform-neutral request pipeline.
 //!
-//! An `http::Request` plus the ports goes in, an `http::Response` comes out;
-//! the Worker shells and the native host only convert their platform's types
-//! and call it. Today it serves the walking-skeleton routes (health and a KV
-//! round trip); the full pipeline (security, traffic split, cache, LLM router,
-//! metrics) is built on the same shape.
+//! An `http::Request`, a [`RequestContext`] (geo, client IP, request id) and
+//! a [`WaitUntil`] hook go in; an `http::Response` comes out. The Worker
+//! shells and the native host only convert their platform's types, build the
+//! ports and call [`Gateway::handle`].
+//!
+//! Stages, in order, each timed into `Server-Timing`:
+//!
+//! | # | stage | failure |
+//! |---|---|---|
+//! | 1 | threat scan (path, query, selected headers, JSON strings) | 403 `threat_detected` |
+//! | 2 | bot check | 403 `bot_blocked` / `bot_challenge` |
+//! | 3 | geo rules | 403 `geo_blocked`, `geo_challenge`, 451 `consent_required` |
+//! | 4 | authentication (Bearer JWT, or the Access assertion header) | 401 `invalid_token`, 403 `invalid_access_token` |
+//! | 5 | authorization (default deny) | 401 / 403 / 404 / 405 |
+//! | 6 | rate limit | 429 `rate_limited` + `Retry-After` |
+//! | 7 | traffic decision (canary, flags) | never fails: falls back to stable |
+//! | 8–9 | cache, then the LLM router or the origin | 400 / 404 / 502 / 503 / 504 (OpenAI error JSON) |
+//! | 10 | metrics and security events | background, never fails the request |
+//! | 11 | headers: `X-Request-Id`, `X-Cache-Status`, `RateLimit*`, `Server-Timing`, `X-Deployment`, `X-Variant` | — |
 //!
 //! ```
-//! use edge_gateway::Gateway;
-//! use edge_ports::{ManualClock, MemoryKv};
+//! use edge_gateway::{CollectTasks, Gateway, GatewayConfig, GatewayPorts, RequestContext};
 //!
 //! # edge_ports::testing::block_on(async {
-//! let gateway = Gateway::new(MemoryKv::new(ManualClock::new(0)), "1.2.3");
+//! let config = GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG).unwrap();
+//! let mut ports = GatewayPorts::in_memory(1_700_000_000_000);
+//! // Secrets are looked up by the names in the config.
+//! ports.secrets = std::sync::Arc::new(std::collections::HashMap::from([(
+//!     "JWT_HS256_SECRET".to_string(), "a-dev-secret-that-is-at-least-32-bytes".to_string())]));
+//! let gateway = Gateway::new(config, ports, "1.2.3").unwrap();
+//! let bg = CollectTasks::new();
 //! let req = http::Request::get("/health").body(Vec::new()).unwrap();
-//! let resp = gateway.handle(req).await;
+//! let resp = gateway.handle(req, RequestContext::default(), &bg).await;
 //! assert_eq!(resp.status(), 200);
+//! assert!(resp.headers().contains_key("x-request-id"));
 //! # });
 //! ```
 
+mod admin;
+mod chat;
+mod config;
+mod context;
 mod error;
 mod path;
+mod ports;
+mod routes;
+mod security;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+pub use config::{ConfigError, GatewayConfig};
+pub use context::{CollectTasks, RequestContext, Task, WaitUntil};
 pub use error::ApiError;
+pub use ports::GatewayPorts;
 
-use edge_ports::{AnalyticsSink, Clock, DataPoint, KvStore, PutOptions};
-use http::{Method, Request, Response, StatusCode, header};
-use serde_json::json;
+use edge_cache::EdgeCache;
+use edge_ports::http::Body;
+use edge_ports::{AnalyticsSink, Clock, KvStore, Random};
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use llm_router::Router;
+use traffic_split::canary::{CanaryState, KvCanaryStore};
+use zt_security::events::{EventLog, SecurityEvent};
 
-/// The path prefix of the KV round-trip route.
-pub const KV_ECHO_PREFIX: &str = "/v1/kv-echo/";
+use context::Timings;
 
-/// The request pipeline over its ports.
-pub struct Gateway<K> {
-    kv: K,
-    version: String,
-    metrics: Option<Metrics>,
+/// A complete example config (the one `edgectl` and the e2e tests start from).
+pub const EXAMPLE_CONFIG: &str = include_str!("../example-gateway.toml");
+
+/// How long a rollout state or GrowthBook payload read from KV is reused.
+const TRAFFIC_REFRESH_MS: u64 = 5_000;
+
+pub(crate) type SharedKv = Arc<dyn KvStore>;
+pub(crate) type SharedSink = Arc<dyn AnalyticsSink>;
+
+pub(crate) struct Inner {
+    pub(crate) cfg: GatewayConfig,
+    pub(crate) version: String,
+    pub(crate) kv: SharedKv,
+    pub(crate) analytics: SharedSink,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) random: Arc<dyn Random>,
+    pub(crate) security: security::Security,
+    pub(crate) router: Router,
+    pub(crate) cache: EdgeCache,
+    pub(crate) events: EventLog<SharedKv, SharedSink>,
+    pub(crate) canaries: KvCanaryStore<SharedKv>,
+    rollout: RefCell<Option<(u64, Option<CanaryState>)>>,
+    seq: std::cell::Cell<u64>,
 }
 
-struct Metrics {
-    sink: Box<dyn AnalyticsSink>,
-    clock: Box<dyn Clock>,
+/// The request pipeline. Cheap to clone; not `Send` (one per isolate or
+/// per thread).
+#[derive(Clone)]
+pub struct Gateway {
+    pub(crate) inner: Rc<Inner>,
 }
 
-impl<K> std::fmt::Debug for Gateway<K> {
+impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateway")
-            .field("version", &self.version)
-            .field("metrics", &self.metrics.is_some())
+            .field("version", &self.inner.version)
             .finish_non_exhaustive()
     }
 }
 
-impl<K: KvStore> Gateway<K> {
-    /// A gateway storing through `kv`, reporting `version` on `/health`.
-    pub fn new(kv: K, version: impl Into<String>) -> Self {
-        Self {
-            kv,
-            version: version.into(),
-            metrics: None,
-        }
+/// What the pipeline learned about the caller, passed to route handlers.
+pub(crate) struct Caller {
+    pub(crate) principal: zt_security::jwt::Principal,
+    pub(crate) deployment: String,
+    pub(crate) variant: Option<String>,
+}
+
+impl Gateway {
+    /// Builds the pipeline; fails with the field that is wrong.
+    pub fn new(
+        cfg: GatewayConfig,
+        mut ports: GatewayPorts,
+        version: impl Into<String>,
+    ) -> Result<Self, ConfigError> {
+        cfg.validate()?;
+        let security = security::Security::new(&cfg, &ports)?;
+        let router = Router::new(cfg.router.clone(), ports.router_ports())
+            .map_err(|e| ConfigError::at("router", e))?;
+        let cache = EdgeCache::new(
+            cfg.cache.clone(),
+            ports.kv.clone(),
+            ports.analytics.clone(),
+            ports.clock.clone(),
+        )
+        .map_err(|e| ConfigError::at("cache", e))?;
+        let events = EventLog::new(
+            ports.kv.clone(),
+            ports.security_analytics.clone(),
+            ports.clock.clone(),
+            ports.random.clone(),
+        );
+        Ok(Self {
+            inner: Rc::new(Inner {
+                version: version.into(),
+                kv: ports.kv.clone(),
+                analytics: ports.analytics.clone(),
+                clock: ports.clock.clone(),
+                random: ports.random.clone(),
+                canaries: KvCanaryStore::new(ports.kv.clone()),
+                security,
+                router,
+                cache,
+                events,
+                cfg,
+                rollout: RefCell::new(None),
+                seq: std::cell::Cell::new(0),
+            }),
+        })
     }
 
-    /// Records one data point per request (route, method, status, duration)
-    /// to `sink`, timed by `clock`.
-    pub fn with_analytics(
-        mut self,
-        sink: impl AnalyticsSink + 'static,
-        clock: impl Clock + 'static,
-    ) -> Self {
-        self.metrics = Some(Metrics {
-            sink: Box::new(sink),
-            clock: Box::new(clock),
-        });
-        self
+    /// The LLM router (the prober and `/status` use it).
+    pub fn router(&self) -> &Router {
+        &self.inner.router
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.inner.cfg
     }
 
     /// Handles one request. Never panics; every failure is a JSON error.
-    pub async fn handle(&self, req: Request<Vec<u8>>) -> Response<Vec<u8>> {
-        let started = self.metrics.as_ref().map(|m| m.clock.now_ms());
-        let route = route_name(req.uri().path());
+    pub async fn handle(
+        &self,
+        req: Request<Vec<u8>>,
+        mut ctx: RequestContext,
+        bg: &dyn WaitUntil,
+    ) -> Response<Body> {
+        let inner = &self.inner;
+        let started = inner.clock.now_ms();
+        if ctx.request_id.is_empty() {
+            ctx.request_id = self.new_request_id();
+        }
+        if let Some(g) = &inner.cfg.gateway.geo_override {
+            ctx.country = ctx.country.or_else(|| g.country.clone());
+            ctx.continent = ctx.continent.or_else(|| g.continent.clone());
+            ctx.colo = ctx.colo.or_else(|| g.colo.clone());
+            ctx.region = ctx.region.or_else(|| g.region.clone());
+            ctx.asn = ctx.asn.or(g.asn);
+        }
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut timings = Timings::default();
+        let mut extra: Vec<(&'static str, String)> = Vec::new();
+        let route = routes::route_name(req.uri().path());
         let method = req.method().clone();
-        let resp = match self.route(req).await {
-            Ok(resp) => resp,
+
+        let result = self.pipeline(req, &ctx, bg, &mut timings, &mut extra).await;
+        let mut resp = match result {
+            Ok(r) => r,
             Err(e) => e.into_response(),
         };
-        if let (Some(m), Some(started)) = (&self.metrics, started) {
-            let elapsed = m.clock.now_ms().saturating_sub(started);
-            let point = DataPoint {
-                indexes: vec![route.to_owned()],
-                blobs: vec![route.to_owned(), method.as_str().chars().take(16).collect()],
-                doubles: vec![f64::from(resp.status().as_u16()), elapsed as f64],
-            };
-            // Analytics must never fail a request; the point is well within
-            // limits by construction, so an error here is a platform fault.
-            let _ = m.sink.write(point);
+        let status = resp.status().as_u16();
+        timings.push("total", inner.clock.now_ms().saturating_sub(started));
+        let h = resp.headers_mut();
+        set(h, "x-request-id", &ctx.request_id);
+        set(h, "server-timing", &timings.header());
+        set(h, "x-content-type-options", "nosniff");
+        if !h.contains_key("x-cache-status") {
+            set(h, "x-cache-status", "BYPASS");
+        }
+        for (name, value) in extra {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.append(name, v);
+            }
+        }
+        self.cors(h, origin.as_deref());
+        self.record_request(route, method.as_str(), status, started, &ctx);
+        resp
+    }
+
+    fn new_request_id(&self) -> String {
+        let n = self.inner.seq.get().wrapping_add(1);
+        self.inner.seq.set(n);
+        let r = self.inner.random.next_u64().unwrap_or(n);
+        format!("{r:016x}")
+    }
+
+    fn cors(&self, h: &mut http::HeaderMap, origin: Option<&str>) {
+        let allowed = &self.inner.cfg.gateway.cors_allowed_origins;
+        if let Some(o) = origin.filter(|o| allowed.iter().any(|a| a == o || a == "*")) {
+            set(h, "access-control-allow-origin", o);
+            set(h, "vary", "Origin");
+            set(
+                h,
+                "access-control-expose-headers",
+                "x-request-id, x-cache-status, ratelimit, ratelimit-policy, retry-after, server-timing",
+            );
+        }
+    }
+
+    async fn pipeline(
+        &self,
+        req: Request<Vec<u8>>,
+        ctx: &RequestContext,
+        bg: &dyn WaitUntil,
+        timings: &mut Timings,
+        extra: &mut Vec<(&'static str, String)>,
+    ) -> Result<Response<Body>, ApiError> {
+        let inner = &self.inner;
+        let max = inner.cfg.gateway.max_body_bytes;
+        if req.body().len() > max {
+            return Err(ApiError::too_large(max));
+        }
+        if req.method() == http::Method::OPTIONS {
+            return Ok(self.preflight(&req));
+        }
+        // /health is outside the security stages: load balancers and
+        // deploy gates call it without credentials.
+        if req.uri().path() == "/health" {
+            return routes::health(self, &req);
+        }
+        let caller = self.security_stages(&req, ctx, bg, timings, extra).await?;
+        let t = inner.clock.now_ms();
+        let resp = routes::dispatch(self, req, ctx, &caller, bg).await;
+        timings.push("handler", inner.clock.now_ms().saturating_sub(t));
+        extra.push(("x-deployment", caller.deployment.clone()));
+        if let Some(v) = &caller.variant {
+            extra.push(("x-variant", v.clone()));
         }
         resp
     }
 
-    async fn route(&self, req: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, ApiError> {
-        let path = req.uri().path().to_owned();
-        if path == "/health" {
-            return match *req.method() {
-                Method::GET | Method::HEAD => Ok(json_response(
-                    StatusCode::OK,
-                    &json!({"status": "ok", "version": self.version}),
-                )),
-                _ => Err(ApiError::method_not_allowed("GET, HEAD")),
-            };
+    fn preflight(&self, req: &Request<Vec<u8>>) -> Response<Body> {
+        let mut resp = Response::new(Body::empty());
+        *resp.status_mut() = StatusCode::NO_CONTENT;
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok());
+        let allowed = &self.inner.cfg.gateway.cors_allowed_origins;
+        if origin.is_some_and(|o| allowed.iter().any(|a| a == o || a == "*")) {
+            let h = resp.headers_mut();
+            set(
+                h,
+                "access-control-allow-methods",
+                "GET, POST, PUT, DELETE, OPTIONS",
+            );
+            set(
+                h,
+                "access-control-allow-headers",
+                "authorization, content-type, cf-access-jwt-assertion, x-edge-cache",
+            );
+            set(h, "access-control-max-age", "600");
         }
-        if let Some(raw_key) = path.strip_prefix(KV_ECHO_PREFIX) {
-            let key = path::percent_decode(raw_key)?;
-            return match *req.method() {
-                Method::GET => self.kv_get(&key).await,
-                Method::PUT => self.kv_put(&key, req.into_body()).await,
-                _ => Err(ApiError::method_not_allowed("GET, PUT")),
-            };
-        }
-        Err(ApiError::not_found(format!("no route for {path}")))
+        resp
     }
 
-    async fn kv_get(&self, key: &str) -> Result<Response<Vec<u8>>, ApiError> {
-        match self.kv.get(key).await? {
-            Some(value) => Ok(bytes_response(StatusCode::OK, value)),
-            None => Err(ApiError::not_found(format!("key {key:?} not found"))),
+    /// The rollout that routes traffic, re-read from KV every few seconds.
+    pub(crate) async fn rollout(&self) -> Option<CanaryState> {
+        use traffic_split::canary::CanaryStore;
+        let name = self.inner.cfg.traffic.rollout.as_ref()?;
+        let now = self.inner.clock.now_ms();
+        if let Some((at, state)) = &*self.inner.rollout.borrow()
+            && now.saturating_sub(*at) < TRAFFIC_REFRESH_MS
+        {
+            return state.clone();
         }
+        let state = self.inner.canaries.load(name).await.ok().flatten();
+        *self.inner.rollout.borrow_mut() = Some((now, state.clone()));
+        state
     }
 
-    async fn kv_put(&self, key: &str, value: Vec<u8>) -> Result<Response<Vec<u8>>, ApiError> {
-        let bytes = value.len();
-        self.kv.put(key, value, PutOptions::default()).await?;
-        Ok(json_response(
-            StatusCode::OK,
-            &json!({"key": key, "bytes": bytes}),
-        ))
+    /// Forgets the cached rollout (after an admin change in this isolate).
+    pub(crate) fn forget_rollout(&self) {
+        *self.inner.rollout.borrow_mut() = None;
+    }
+
+    /// Queues a security event.
+    pub(crate) fn security_event(&self, bg: &dyn WaitUntil, event: SecurityEvent) {
+        let this = self.clone();
+        bg.wait_until(Box::pin(async move {
+            // Failures are counted by the log and returned; nothing else to do
+            // in the background.
+            let _ = this.inner.events.record(event).await;
+        }));
+    }
+
+    fn record_request(
+        &self,
+        route: &'static str,
+        method: &str,
+        status: u16,
+        started: u64,
+        ctx: &RequestContext,
+    ) {
+        let elapsed = self.inner.clock.now_ms().saturating_sub(started);
+        let point = edge_ports::DataPoint {
+            indexes: vec![route.to_owned()],
+            blobs: vec![
+                route.to_owned(),
+                method.chars().take(16).collect(),
+                ctx.country.clone().unwrap_or_default(),
+                ctx.colo.clone().unwrap_or_default(),
+            ],
+            doubles: vec![f64::from(status), elapsed as f64],
+        };
+        // Analytics never fails a request; the sink validates and counts.
+        let _ = self.inner.analytics.write(point);
     }
 }
 
-/// A low-cardinality route label for metrics (never the raw path: keys and
-/// ids would explode the index).
-fn route_name(path: &str) -> &'static str {
-    if path == "/health" {
-        "health"
-    } else if path.starts_with(KV_ECHO_PREFIX) {
-        "kv-echo"
-    } else {
-        "unmatched"
+pub(crate) fn set(h: &mut http::HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(name, v);
     }
 }
 
 /// A JSON response with `status`.
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Vec<u8>> {
-    let mut resp = Response::new(body.to_string().into_bytes());
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut resp = Response::new(Body::from(body.to_string().into_bytes()));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    resp
-}
-
-fn bytes_response(status: StatusCode, body: Vec<u8>) -> Response<Vec<u8>> {
-    let mut resp = Response::new(body);
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/octet-stream"),
+        HeaderValue::from_static("application/json"),
     );
     resp
 }

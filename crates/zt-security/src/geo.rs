@@ -120,6 +120,19 @@ pub struct GeoConfig {
     pub consent_max_age_secs: u64,
 }
 
+impl Default for GeoConfig {
+    /// No rules, challenge `XX`, block Tor, no ASN list, one-year consent.
+    fn default() -> Self {
+        Self {
+            rules: Vec::new(),
+            unknown_country: default_unknown(),
+            tor: default_tor(),
+            blocked_asns: Vec::new(),
+            consent_max_age_secs: default_max_age(),
+        }
+    }
+}
+
 /// The request attributes geo rules look at (from `request.cf`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GeoRequest<'a> {

@@ -1,0 +1,346 @@
+//! The gateway's one config file (TOML or JSON), validated at start with
+//! errors that name the bad field.
+
+use std::collections::BTreeMap;
+
+use edge_cache::CacheConfig;
+use llm_router::RouterConfig;
+use serde::{Deserialize, Serialize};
+use traffic_split::canary::CanaryConfig;
+use zt_security::authz::PolicyConfig;
+use zt_security::bot::BotConfig;
+use zt_security::geo::GeoConfig;
+use zt_security::ratelimit::RateLimitConfig;
+
+/// A config error: the field path and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid gateway config at {field}: {message}")]
+pub struct ConfigError {
+    /// Dotted path of the bad field (`security.rate_limits`, `router.providers[1]`).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn at(field: &str, message: impl std::fmt::Display) -> Self {
+        Self {
+            field: field.to_owned(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The whole config.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Server-level settings.
+    #[serde(default)]
+    pub gateway: GatewaySection,
+    /// Security stages.
+    #[serde(default)]
+    pub security: SecuritySection,
+    /// The LLM router (providers, regions, ranking).
+    pub router: RouterConfig,
+    /// Cache policies.
+    #[serde(default)]
+    pub cache: CacheConfig,
+    /// Canary plan and experiments.
+    #[serde(default)]
+    pub traffic: TrafficSection,
+    /// Prompt templates served by `GET /api/prompts/templates/{id}`.
+    #[serde(default)]
+    pub templates: BTreeMap<String, serde_json::Value>,
+    /// SLO objectives (slo-metrics spec), reported on `/status`.
+    #[serde(default)]
+    pub slo: Option<toml::Value>,
+}
+
+/// `[gateway]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySection {
+    /// Largest request body (default 1 MiB); larger gets 413.
+    pub max_body_bytes: usize,
+    /// The deployment name of this build when no rollout is running.
+    pub deployment: String,
+    /// Request deadline for LLM calls, ms (default 60 000).
+    pub deadline_ms: u64,
+    /// Origins allowed by CORS; empty = no CORS headers (same-origin only).
+    pub cors_allowed_origins: Vec<String>,
+    /// Local development and tests only: geo values used when the platform
+    /// gives none. Never read from a request header.
+    pub geo_override: Option<GeoOverride>,
+    /// Rate-limit category per route group.
+    pub categories: RouteCategories,
+}
+
+impl Default for GatewaySection {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1 << 20,
+            deployment: "stable".into(),
+            deadline_ms: 60_000,
+            cors_allowed_origins: Vec::new(),
+            geo_override: None,
+            categories: RouteCategories::default(),
+        }
+    }
+}
+
+/// Rate-limit categories of the built-in routes; each must exist in
+/// `security.rate_limits.categories`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouteCategories {
+    /// `POST /v1/chat/completions`.
+    pub chat: String,
+    /// `GET /v1/models`, templates, `/status`.
+    pub read: String,
+    /// `/admin/*`.
+    pub admin: String,
+}
+
+impl Default for RouteCategories {
+    fn default() -> Self {
+        Self {
+            chat: "chat".into(),
+            read: "read".into(),
+            admin: "admin".into(),
+        }
+    }
+}
+
+/// Geo values for local runs.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GeoOverride {
+    /// Country code.
+    pub country: Option<String>,
+    /// Continent code.
+    pub continent: Option<String>,
+    /// Colo (IATA).
+    pub colo: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// ASN.
+    pub asn: Option<u32>,
+}
+
+/// `[security]`.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecuritySection {
+    /// Threat scanner.
+    pub threat: ThreatSection,
+    /// Bot thresholds.
+    pub bot: BotConfig,
+    /// Geo rules.
+    pub geo: GeoConfig,
+    /// Secret name of the consent HMAC key (needed when a rule requires consent).
+    pub consent_secret: Option<String>,
+    /// Bearer JWTs for API clients.
+    pub jwt: Option<JwtSection>,
+    /// Cloudflare Access (required by admin routes).
+    pub access: Option<AccessSection>,
+    /// Route authorization (default deny).
+    pub policy: PolicyConfig,
+    /// Rate-limit table.
+    pub rate_limits: RateLimitConfig,
+    /// Secret name of the salt for anonymous rate-limit keys.
+    pub anonymous_salt_secret: Option<String>,
+}
+
+/// `[security.threat]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThreatSection {
+    /// Turn the scanner off (not recommended).
+    pub enabled: bool,
+    /// CRS paranoia level 1–4.
+    pub paranoia: u8,
+    /// Anomaly score that blocks.
+    pub threshold: u32,
+    /// Also scan JSON body string values.
+    pub scan_json_body: bool,
+}
+
+impl Default for ThreatSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            paranoia: 1,
+            threshold: 5,
+            scan_json_body: true,
+        }
+    }
+}
+
+/// `[security.jwt]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct JwtSection {
+    /// Accepted issuer.
+    pub issuer: String,
+    /// Accepted audience.
+    pub audience: String,
+    /// Secret name of an HS256 key (e.g. `JWT_HS256_SECRET`).
+    #[serde(default)]
+    pub hs256_secret: Option<String>,
+    /// A JWKS URL (RS256/ES256 keys).
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// Clock-skew allowance (default 60 s).
+    #[serde(default = "default_leeway")]
+    pub leeway_secs: u64,
+}
+
+fn default_leeway() -> u64 {
+    60
+}
+
+/// `[security.access]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AccessSection {
+    /// Team name (`<team>.cloudflareaccess.com`).
+    pub team: String,
+    /// Application AUD tag.
+    pub aud: String,
+}
+
+/// `[traffic]`.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrafficSection {
+    /// The canary plan used by the controller.
+    pub canary: CanaryConfig,
+    /// The rollout whose state routes requests (by name), if any.
+    pub rollout: Option<String>,
+    /// Feature flags to evaluate per request (keys in the GrowthBook payload).
+    pub flags: Vec<String>,
+}
+
+impl GatewayConfig {
+    /// Parses TOML.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let cfg: Self = toml::from_str(text).map_err(|e| {
+            let field = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].lines().count().max(1);
+                    format!("line {line}")
+                })
+                .unwrap_or_else(|| "(document)".into());
+            ConfigError::at(&field, e.message())
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Parses JSON.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let cfg: Self = serde_json::from_str(text)
+            .map_err(|e| ConfigError::at(&format!("line {} column {}", e.line(), e.column()), e))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Semantic checks of every section.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.gateway.max_body_bytes == 0 || self.gateway.max_body_bytes > 100 << 20 {
+            return Err(ConfigError::at(
+                "gateway.max_body_bytes",
+                "must be between 1 byte and 100 MiB",
+            ));
+        }
+        if self.gateway.deployment.is_empty() {
+            return Err(ConfigError::at("gateway.deployment", "must not be empty"));
+        }
+        self.router
+            .validate()
+            .map_err(|e| ConfigError::at("router", e))?;
+        self.traffic
+            .canary
+            .validate()
+            .map_err(|e| ConfigError::at("traffic.canary", e))?;
+        let table = zt_security::ratelimit::RateLimitTable::new(self.security.rate_limits.clone())
+            .map_err(|e| ConfigError::at("security.rate_limits", e))?;
+        let cats = &self.gateway.categories;
+        for (field, cat) in [
+            ("gateway.categories.chat", &cats.chat),
+            ("gateway.categories.read", &cats.read),
+            ("gateway.categories.admin", &cats.admin),
+        ] {
+            if !table.categories().iter().any(|c| c == cat) {
+                return Err(ConfigError::at(
+                    field,
+                    format!("category {cat:?} is not in security.rate_limits.categories"),
+                ));
+            }
+        }
+        zt_security::authz::Policy::new(self.security.policy.clone())
+            .map_err(|e| ConfigError::at("security.policy", e))?;
+        if !(1..=4).contains(&self.security.threat.paranoia) {
+            return Err(ConfigError::at("security.threat.paranoia", "must be 1–4"));
+        }
+        if self.security.threat.threshold == 0 {
+            return Err(ConfigError::at(
+                "security.threat.threshold",
+                "must be at least 1",
+            ));
+        }
+        if self.security.bot.block_below > self.security.bot.challenge_below {
+            return Err(ConfigError::at(
+                "security.bot",
+                "block_below must not exceed challenge_below",
+            ));
+        }
+        if let Some(jwt) = &self.security.jwt {
+            if jwt.issuer.is_empty() || jwt.audience.is_empty() {
+                return Err(ConfigError::at(
+                    "security.jwt",
+                    "issuer and audience are required",
+                ));
+            }
+            if jwt.hs256_secret.is_none() && jwt.jwks_url.is_none() {
+                return Err(ConfigError::at(
+                    "security.jwt",
+                    "set hs256_secret (a secret name) or jwks_url",
+                ));
+            }
+            if let Some(url) = &jwt.jwks_url
+                && !url.starts_with("https://")
+                && !url.starts_with("http://127.0.0.1")
+                && !url.starts_with("http://localhost")
+            {
+                return Err(ConfigError::at(
+                    "security.jwt.jwks_url",
+                    "must be https (http only on loopback)",
+                ));
+            }
+        }
+        let needs_consent = self.security.geo.rules.iter().any(|r| r.consent_required);
+        if needs_consent && self.security.consent_secret.is_none() {
+            return Err(ConfigError::at(
+                "security.consent_secret",
+                "a geo rule requires consent: name the secret holding the HMAC key",
+            ));
+        }
+        for id in self.templates.keys() {
+            if id.is_empty()
+                || id.len() > 128
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(ConfigError::at(
+                    &format!("templates.{id}"),
+                    "template ids are 1–128 of [A-Za-z0-9_-]",
+                ));
+            }
+        }
+        Ok(())
+    }
+}

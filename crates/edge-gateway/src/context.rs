@@ -1,0 +1,102 @@
+//! Per-request context from the platform, the background-work hook and the
+//! `Server-Timing` accumulator.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+
+/// What the platform knows about the request (`request.cf` on Workers, the
+/// socket natively).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    /// ISO country (`XX` unknown, `T1` Tor).
+    pub country: Option<String>,
+    /// Continent code.
+    pub continent: Option<String>,
+    /// Colo (IATA code) or host name.
+    pub colo: Option<String>,
+    /// Region (`cf.region`).
+    pub region: Option<String>,
+    /// Autonomous system number.
+    pub asn: Option<u32>,
+    /// The client IP.
+    pub client_ip: Option<String>,
+    /// Request id (from the platform's ray id, or generated).
+    pub request_id: String,
+    /// Bot Management signal, when the plan provides it.
+    pub bot_management: Option<zt_security::bot::BotManagement>,
+}
+
+/// A boxed, non-`Send` background task.
+pub type Task = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Where background work goes: `ctx.wait_until` on Workers, a local spawn
+/// natively. SWR revalidation, analytics flushes, traces and security events
+/// all go through it, so nothing the client waits for is slowed by them and
+/// nothing is silently dropped when the response is sent.
+pub trait WaitUntil {
+    /// Runs `task` after (or while) the response is sent.
+    fn wait_until(&self, task: Task);
+}
+
+/// Collects tasks; the caller runs them (tests, simple hosts).
+#[derive(Default)]
+pub struct CollectTasks {
+    tasks: RefCell<Vec<Task>>,
+}
+
+impl std::fmt::Debug for CollectTasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CollectTasks")
+            .field("pending", &self.tasks.borrow().len())
+            .finish()
+    }
+}
+
+impl CollectTasks {
+    /// An empty collector.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Runs every collected task (and tasks they add) to completion.
+    pub async fn run_all(&self) {
+        loop {
+            let batch: Vec<Task> = std::mem::take(&mut *self.tasks.borrow_mut());
+            if batch.is_empty() {
+                return;
+            }
+            for t in batch {
+                t.await;
+            }
+        }
+    }
+    /// Tasks waiting.
+    pub fn pending(&self) -> usize {
+        self.tasks.borrow().len()
+    }
+}
+
+impl WaitUntil for CollectTasks {
+    fn wait_until(&self, task: Task) {
+        self.tasks.borrow_mut().push(task);
+    }
+}
+
+/// `Server-Timing` entries, in stage order.
+#[derive(Debug, Default)]
+pub(crate) struct Timings {
+    entries: Vec<(&'static str, u64)>,
+}
+
+impl Timings {
+    pub(crate) fn push(&mut self, stage: &'static str, ms: u64) {
+        self.entries.push((stage, ms));
+    }
+    pub(crate) fn header(&self) -> String {
+        self.entries
+            .iter()
+            .map(|(n, d)| format!("{n};dur={d}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -1,0 +1,142 @@
+//! Route dispatch and the small routes: health, models, templates, status.
+
+use edge_cache::CacheRequest;
+use edge_ports::http::Body;
+use http::{Method, Request, Response, StatusCode};
+use serde_json::json;
+
+use crate::context::{RequestContext, WaitUntil};
+use crate::{ApiError, Caller, Gateway, json_response};
+
+/// The prompt-templates route prefix.
+pub(crate) const TEMPLATES_PREFIX: &str = "/api/prompts/templates/";
+
+/// A low-cardinality route label for metrics (never the raw path).
+pub(crate) fn route_name(path: &str) -> &'static str {
+    match path {
+        "/health" => "health",
+        "/status" => "status",
+        "/v1/models" => "models",
+        "/v1/chat/completions" => "chat",
+        p if p.starts_with(TEMPLATES_PREFIX) => "templates",
+        p if p == "/admin" || p.starts_with("/admin/") => "admin",
+        _ => "unmatched",
+    }
+}
+
+pub(crate) async fn dispatch(
+    gw: &Gateway,
+    req: Request<Vec<u8>>,
+    ctx: &RequestContext,
+    caller: &Caller,
+    bg: &dyn WaitUntil,
+) -> Result<Response<Body>, ApiError> {
+    let path = req.uri().path().to_owned();
+    let method = req.method().clone();
+    match (method, path.as_str()) {
+        (Method::POST, "/v1/chat/completions") => crate::chat::chat(gw, req, ctx, caller, bg).await,
+        (Method::GET, "/v1/models") => Ok(models(gw)),
+        (Method::GET | Method::HEAD, "/status") => status(gw).await,
+        (Method::GET | Method::HEAD, p) if p.starts_with(TEMPLATES_PREFIX) => {
+            template(gw, &req, ctx, caller, bg).await
+        }
+        (_, p) if p == "/admin" || p.starts_with("/admin/") => {
+            crate::admin::admin(gw, req, caller, bg).await
+        }
+        // Authorization let it through, but no handler serves it.
+        (m, p) => Err(ApiError::not_found(format!("no handler for {m} {p}"))),
+    }
+}
+
+pub(crate) fn health(gw: &Gateway, req: &Request<Vec<u8>>) -> Result<Response<Body>, ApiError> {
+    match *req.method() {
+        Method::GET | Method::HEAD => Ok(json_response(
+            StatusCode::OK,
+            &json!({"status": "ok", "version": gw.inner.version}),
+        )),
+        _ => Err(ApiError::method_not_allowed("GET, HEAD")),
+    }
+}
+
+fn models(gw: &Gateway) -> Response<Body> {
+    let mut seen = std::collections::BTreeMap::new();
+    for (model, provider) in gw.inner.router.models() {
+        seen.entry(model).or_insert(provider);
+    }
+    let data: Vec<_> = seen
+        .into_iter()
+        .map(|(id, owner)| json!({"id": id, "object": "model", "created": 0, "owned_by": owner}))
+        .collect();
+    json_response(StatusCode::OK, &json!({"object": "list", "data": data}))
+}
+
+async fn template(
+    gw: &Gateway,
+    req: &Request<Vec<u8>>,
+    ctx: &RequestContext,
+    caller: &Caller,
+    bg: &dyn WaitUntil,
+) -> Result<Response<Body>, ApiError> {
+    let raw = req.uri().path().trim_start_matches(TEMPLATES_PREFIX);
+    let id = crate::path::percent_decode(raw)?;
+    if id.is_empty() || id.contains('/') {
+        return Err(ApiError::not_found("no such template"));
+    }
+    let template = gw.inner.cfg.templates.get(&id).cloned();
+    let mut creq = CacheRequest::from_http(req);
+    creq.country = ctx.country.as_deref();
+    creq.continent = ctx.continent.as_deref();
+    if caller.principal.is_authenticated() {
+        creq.user_id = Some(caller.principal.subject.as_str());
+    }
+    let origin_id = id.clone();
+    let outcome = gw
+        .inner
+        .cache
+        .get_or_fetch("prompt-templates", &creq, move |_| async move {
+            let (status, body) = match template {
+                Some(t) => (200, json!({"id": origin_id, "template": t})),
+                None => (
+                    404,
+                    json!({"error": {"message": format!("template {origin_id:?} not found"), "type": "not_found_error", "param": null, "code": "not_found"}}),
+                ),
+            };
+            http::Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(body.to_string().into_bytes())
+                .map_err(|e| edge_cache::OriginError(e.to_string()))
+        })
+        .await
+        .map_err(|e| ApiError::unavailable("origin_unavailable", e.to_string()))?;
+    if let Some(reval) = outcome.revalidation {
+        bg.wait_until(Box::pin(reval));
+    }
+    let (parts, body) = outcome.response.into_parts();
+    Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+async fn status(gw: &Gateway) -> Result<Response<Body>, ApiError> {
+    let router = &gw.inner.router;
+    let providers: Vec<_> = router
+        .config()
+        .providers
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "breaker": format!("{:?}", router.breaker_state(&p.name)).to_lowercase(),
+            })
+        })
+        .collect();
+    let rollout = gw.rollout().await;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "version": gw.inner.version,
+            "deployment": gw.inner.cfg.gateway.deployment,
+            "providers": providers,
+            "rollout": rollout,
+        }),
+    ))
+}
