@@ -13,6 +13,7 @@
 //! | `Clock` | [`WorkersClock`] | `Date.now()` |
 //! | `Random` | [`WorkersRandom`] | `crypto.getRandomValues` |
 //! | `Timer` | [`WorkersTimer`] | `setTimeout` |
+//! | zt-security `RateLimitStore` | [`DurableRateLimits`] | a Durable Object per key |
 //!
 //! ```ignore
 //! use edge_cloudflare::{WorkersClock, WorkersKv};
@@ -35,6 +36,8 @@ mod clock;
 mod fetch;
 #[cfg(target_arch = "wasm32")]
 mod kv;
+#[cfg(target_arch = "wasm32")]
+mod ratelimit;
 
 #[cfg(target_arch = "wasm32")]
 pub use analytics::AnalyticsEngine;
@@ -44,3 +47,5 @@ pub use clock::{WorkersClock, WorkersRandom, WorkersTimer};
 pub use fetch::WorkersFetch;
 #[cfg(target_arch = "wasm32")]
 pub use kv::WorkersKv;
+#[cfg(target_arch = "wasm32")]
+pub use ratelimit::{DecideRequest, DurableRateLimits, decide_in_object};

@@ -137,6 +137,15 @@ impl Body {
         }
     }
 
+    /// The bytes of an in-memory body, or the body back if it streams
+    /// (hosts send in-memory bodies in one piece).
+    pub fn try_into_bytes(self) -> Result<Vec<u8>, Self> {
+        match self.inner {
+            Inner::Full(b) => Ok(b.unwrap_or_default()),
+            inner @ Inner::Stream(_) => Err(Self { inner }),
+        }
+    }
+
     /// The next chunk; `None` at the end. Empty chunks are skipped.
     pub async fn next_chunk(&mut self) -> Option<Result<Vec<u8>, HttpError>> {
         match &mut self.inner {

@@ -43,6 +43,17 @@ pub fn http_request(
     path: &str,
     body: &[u8],
 ) -> Result<HttpResponse, String> {
+    http_request_with(port, method, path, &[], body)
+}
+
+/// [`http_request`] with extra request headers.
+pub fn http_request_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<HttpResponse, String> {
     let mut stream =
         TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
     let timeout = Some(Duration::from_secs(30));
@@ -52,8 +63,12 @@ pub fn http_request(
     stream
         .set_write_timeout(timeout)
         .map_err(|e| e.to_string())?;
+    let mut extra = String::new();
+    for (k, v) in headers {
+        extra.push_str(&format!("{k}: {v}\r\n"));
+    }
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n",
         body.len()
     );
     stream

@@ -42,6 +42,18 @@ impl WranglerDev {
     /// WASM build or wrangler is missing and `EDGEFORGE_E2E` is not
     /// `require`.
     pub fn start(worker: &str) -> Result<Option<Self>, String> {
+        Self::start_with(worker, &[], &[])
+    }
+
+    /// Like [`WranglerDev::start`], with variables and secrets loaded from
+    /// a generated `.env` file (`--env-file`; values single-quoted, so they
+    /// must not contain `'` or newlines) and extra `wrangler dev` flags
+    /// (e.g. `--test-scheduled`, or a shared `--persist-to`).
+    pub fn start_with(
+        worker: &str,
+        env: &[(&str, &str)],
+        extra_args: &[&str],
+    ) -> Result<Option<Self>, String> {
         let root = workspace_root();
         let config = root.join("workers").join(worker).join("wrangler.toml");
         let shim = root
@@ -74,6 +86,20 @@ impl WranglerDev {
         ));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        let env_file = dir.join("e2e.env");
+        let mut env_text = String::new();
+        for (k, v) in env {
+            if v.contains('\'') || v.contains('\n') {
+                return Err(format!("env value for {k} contains a quote or newline"));
+            }
+            env_text.push_str(&format!("{k}='{v}'\n"));
+        }
+        fs::write(&env_file, env_text).map_err(|e| e.to_string())?;
+        let persist = if extra_args.contains(&"--persist-to") {
+            None
+        } else {
+            Some(dir.join("state"))
+        };
         let log = fs::File::create(dir.join("wrangler.log")).map_err(|e| e.to_string())?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
         let child = Command::new(&wrangler)
@@ -82,8 +108,14 @@ impl WranglerDev {
             .arg(&config)
             .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
             .args(["--inspector-port", &inspector.to_string()])
-            .arg("--persist-to")
-            .arg(dir.join("state"))
+            .args(
+                persist
+                    .iter()
+                    .flat_map(|p| [std::ffi::OsStr::new("--persist-to"), p.as_os_str()]),
+            )
+            .arg("--env-file")
+            .arg(&env_file)
+            .args(extra_args)
             .args([
                 "--log-level",
                 "warn",

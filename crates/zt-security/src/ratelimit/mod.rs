@@ -109,7 +109,7 @@ impl Quota {
 }
 
 /// The outcome of one rate-limit check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     /// Whether the request may proceed.
     pub allowed: bool,
