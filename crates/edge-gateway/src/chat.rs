@@ -100,6 +100,7 @@ pub(crate) async fn chat(
         .await
         .map_err(router_error)?;
     let cacheable = cache_key_body.is_some();
+    let attempts = outcome.attempts.len();
     let provider = outcome.provider.clone();
     let model = outcome.model.clone();
     let mut resp = match outcome.body {
@@ -150,6 +151,7 @@ pub(crate) async fn chat(
     let h = resp.headers_mut();
     set(h, "x-edge-provider", &provider);
     set(h, "x-edge-model", &model);
+    set(h, "x-edge-attempts", &attempts.to_string());
     set(
         h,
         "x-cache-status",
