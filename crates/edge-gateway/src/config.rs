@@ -211,15 +211,26 @@ pub struct AccessSection {
 }
 
 /// `[traffic]`.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrafficSection {
     /// The canary plan used by the controller.
     pub canary: CanaryConfig,
     /// The rollout whose state routes requests (by name), if any.
     pub rollout: Option<String>,
-    /// Feature flags to evaluate per request (keys in the GrowthBook payload).
-    pub flags: Vec<String>,
+    /// How often each isolate flushes per-deployment metrics to KV, ms
+    /// (default 10 000; 0 flushes on every request, for tests).
+    pub metrics_flush_ms: u64,
+}
+
+impl Default for TrafficSection {
+    fn default() -> Self {
+        Self {
+            canary: CanaryConfig::default(),
+            rollout: None,
+            metrics_flush_ms: 10_000,
+        }
+    }
 }
 
 impl GatewayConfig {

@@ -42,6 +42,7 @@ mod admin;
 mod chat;
 mod config;
 mod context;
+mod deploy_metrics;
 mod error;
 mod path;
 mod ports;
@@ -54,6 +55,7 @@ use std::sync::Arc;
 
 pub use config::{ConfigError, GatewayConfig};
 pub use context::{CollectTasks, RequestContext, Task, WaitUntil};
+pub use deploy_metrics::{DeploymentMetrics, MinuteCounts};
 pub use error::ApiError;
 pub use ports::GatewayPorts;
 
@@ -88,6 +90,7 @@ pub(crate) struct Inner {
     pub(crate) cache: EdgeCache,
     pub(crate) events: EventLog<SharedKv, SharedSink>,
     pub(crate) canaries: KvCanaryStore<SharedKv>,
+    pub(crate) deploy_metrics: DeploymentMetrics,
     rollout: RefCell<Option<(u64, Option<CanaryState>)>>,
     seq: std::cell::Cell<u64>,
 }
@@ -146,6 +149,11 @@ impl Gateway {
                 clock: ports.clock.clone(),
                 random: ports.random.clone(),
                 canaries: KvCanaryStore::new(ports.kv.clone()),
+                deploy_metrics: DeploymentMetrics::new(
+                    ports.kv.clone(),
+                    format!("{:016x}", ports.random.next_u64().unwrap_or_default()),
+                    cfg.traffic.metrics_flush_ms,
+                ),
                 security,
                 router,
                 cache,
@@ -165,6 +173,33 @@ impl Gateway {
     /// The config in use.
     pub fn config(&self) -> &GatewayConfig {
         &self.inner.cfg
+    }
+
+    /// Per-deployment metrics (the canary controller reads them).
+    pub fn deployment_metrics(&self) -> &DeploymentMetrics {
+        &self.inner.deploy_metrics
+    }
+
+    /// One canary-controller step for the configured rollout: judge the
+    /// current stage on the canary's metrics, then hold, advance, complete
+    /// or roll back, persisting the state and the audit entry. The cron
+    /// Worker and the native host both call this.
+    pub async fn canary_tick(
+        &self,
+    ) -> Result<traffic_split::canary::Decision, traffic_split::Error> {
+        let name = self.inner.cfg.traffic.rollout.as_deref().ok_or_else(|| {
+            traffic_split::Error::Config("traffic.rollout names no rollout".into())
+        })?;
+        let d = traffic_split::canary::tick(
+            &self.inner.cfg.traffic.canary,
+            name,
+            &self.inner.canaries,
+            &self.inner.deploy_metrics,
+            self.inner.clock.now_ms(),
+        )
+        .await;
+        self.forget_rollout();
+        d
     }
 
     /// Handles one request. Never panics; every failure is a JSON error.
@@ -217,6 +252,25 @@ impl Gateway {
         }
         self.cors(h, origin.as_deref());
         self.record_request(route, method.as_str(), status, started, &ctx);
+        let deployment = resp
+            .headers()
+            .get("x-deployment")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Some(dep) = deployment.filter(|_| matches!(route, "chat" | "templates" | "models")) {
+            let now = inner.clock.now_ms();
+            if inner
+                .deploy_metrics
+                .record(&dep, status, now.saturating_sub(started), now)
+            {
+                let this = self.clone();
+                bg.wait_until(Box::pin(async move {
+                    let now = this.inner.clock.now_ms();
+                    // A failed flush keeps the counts in memory for the next one.
+                    let _ = this.inner.deploy_metrics.flush(now).await;
+                }));
+            }
+        }
         resp
     }
 

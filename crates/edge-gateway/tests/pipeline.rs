@@ -401,3 +401,71 @@ fn config_errors_name_the_field() {
     .unwrap_err();
     assert_eq!(err.field, "security.jwt.hs256_secret");
 }
+
+#[test]
+fn canary_routes_sticky_and_the_controller_advances_on_healthy_metrics() {
+    use traffic_split::canary::{CanaryConfig, CanaryState, CanaryStore, Decision, KvCanaryStore};
+    let extra = r#"
+[traffic]
+rollout = "r1"
+metrics_flush_ms = 0
+[[traffic.canary.stages]]
+percent = 50.0
+min_duration_ms = 0
+max_error_rate = 0.05
+max_p95_ms = 1000.0
+min_requests = 5
+[[traffic.canary.stages]]
+percent = 100.0
+min_duration_ms = 0
+max_error_rate = 0.05
+max_p95_ms = 1000.0
+min_requests = 0
+"#;
+    let cfg =
+        GatewayConfig::from_toml(&format!("{}{extra}", edge_gateway::EXAMPLE_CONFIG)).unwrap();
+    let p = ports();
+    let kv = p.kv.clone();
+    let g = Gateway::new(cfg.clone(), p, "9.9.9").unwrap();
+    let plan: CanaryConfig = cfg.traffic.canary.clone();
+    block_on(async {
+        let store = KvCanaryStore::new(kv.clone());
+        let state = CanaryState::start("r1", "v1", "v2", &plan, T0);
+        store.save(&state, 0).await.unwrap();
+    });
+    let mut seen = std::collections::BTreeMap::new();
+    for i in 0..40 {
+        let user = format!("user-{i}");
+        let r = send(
+            &g,
+            chat_req(Some(&token(&user, "authenticated")), &hello(false)),
+        );
+        assert_eq!(r.status, 200);
+        let dep = r.header("x-deployment").to_owned();
+        // Sticky: the same user lands on the same deployment again.
+        let again = send(
+            &g,
+            chat_req(Some(&token(&user, "authenticated")), &hello(false)),
+        );
+        assert_eq!(again.header("x-deployment"), dep);
+        *seen.entry(dep).or_insert(0) += 1;
+    }
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen["v2"] >= 10 && seen["v1"] >= 10, "{seen:?}");
+    let m = block_on(g.deployment_metrics().read("v2", 0)).unwrap();
+    assert_eq!((m.requests, m.errors), (seen["v2"] as u64 * 2, 0));
+    let d = block_on(g.canary_tick()).unwrap();
+    assert!(
+        matches!(d, Decision::Advance { to_percent, .. } if to_percent == 100.0),
+        "{d:?}"
+    );
+    let r = send(
+        &g,
+        chat_req(Some(&token("user-0", "authenticated")), &hello(false)),
+    );
+    assert_eq!(
+        r.header("x-deployment"),
+        "v2",
+        "at 100% everyone is on the canary"
+    );
+}

@@ -1,0 +1,263 @@
+//! Per-deployment request metrics for canary judgement, in KV.
+//!
+//! Each isolate (writer) counts requests, 5xx errors and a latency histogram
+//! per deployment per minute in memory, and flushes them to
+//! `dm:{deployment}:{minute}:{writer}` (TTL 2 h) at most every
+//! `flush_interval_ms`. One key per writer per minute means concurrent
+//! isolates never overwrite each other and nothing is read-modify-written;
+//! readers list the prefix and merge. The cost is one KV write per writer
+//! per deployment per flush interval (Workers KV allows one write per second
+//! per key; the default 10 s interval stays well below), and KV's eventual
+//! consistency delays a reader by up to ~60 s, which canary stages (minutes
+//! long) tolerate.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use edge_ports::{KvStore, ListOptions, PutOptions};
+use serde::{Deserialize, Serialize};
+use traffic_split::canary::{CanaryMetrics, StageMetrics};
+
+/// Upper edges of the latency buckets, ms (the last bucket is open).
+const EDGES_MS: [u64; 14] = [
+    5, 10, 25, 50, 75, 100, 150, 250, 500, 750, 1_000, 2_500, 5_000, 10_000,
+];
+const TTL_SECS: u64 = 2 * 3600;
+
+/// One writer's counts for one deployment and minute.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MinuteCounts {
+    /// Requests.
+    pub requests: u64,
+    /// 5xx answers.
+    pub errors: u64,
+    /// Latency histogram over [`EDGES_MS`] plus an overflow bucket.
+    pub buckets: Vec<u64>,
+}
+
+impl MinuteCounts {
+    fn add(&mut self, other: &MinuteCounts) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        if self.buckets.len() < other.buckets.len() {
+            self.buckets.resize(other.buckets.len(), 0);
+        }
+        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
+            *a += b;
+        }
+    }
+
+    /// The upper edge of the bucket holding the `q` quantile (an upper
+    /// bound on the true quantile; the overflow bucket reports 2× the last edge).
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        let total: u64 = self.buckets.iter().sum();
+        if total == 0 {
+            return 0.0;
+        }
+        let rank = (q.clamp(0.0, 1.0) * total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return EDGES_MS
+                    .get(i)
+                    .map_or(EDGES_MS[EDGES_MS.len() - 1] as f64 * 2.0, |e| *e as f64);
+            }
+        }
+        EDGES_MS[EDGES_MS.len() - 1] as f64 * 2.0
+    }
+}
+
+fn bucket(latency_ms: u64) -> usize {
+    EDGES_MS
+        .iter()
+        .position(|e| latency_ms <= *e)
+        .unwrap_or(EDGES_MS.len())
+}
+
+/// The in-isolate recorder and the KV reader.
+pub struct DeploymentMetrics {
+    kv: Arc<dyn KvStore>,
+    writer: String,
+    flush_interval_ms: u64,
+    pending: RefCell<BTreeMap<(String, u64), MinuteCounts>>,
+    last_flush_ms: Cell<u64>,
+}
+
+impl std::fmt::Debug for DeploymentMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeploymentMetrics")
+            .field("writer", &self.writer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn prefix(deployment: &str) -> String {
+    format!("dm:{deployment}:")
+}
+
+impl DeploymentMetrics {
+    /// A recorder writing as `writer` (a random id per isolate).
+    pub fn new(kv: Arc<dyn KvStore>, writer: String, flush_interval_ms: u64) -> Self {
+        Self {
+            kv,
+            writer,
+            flush_interval_ms,
+            pending: RefCell::new(BTreeMap::new()),
+            last_flush_ms: Cell::new(0),
+        }
+    }
+
+    /// Counts one request; true when a flush is due.
+    pub fn record(&self, deployment: &str, status: u16, latency_ms: u64, now_ms: u64) -> bool {
+        let minute = now_ms / 60_000;
+        let mut p = self.pending.borrow_mut();
+        let c = p.entry((deployment.to_owned(), minute)).or_default();
+        if c.buckets.is_empty() {
+            c.buckets = vec![0; EDGES_MS.len() + 1];
+        }
+        c.requests += 1;
+        if status >= 500 {
+            c.errors += 1;
+        }
+        if let Some(b) = c.buckets.get_mut(bucket(latency_ms)) {
+            *b += 1;
+        }
+        now_ms.saturating_sub(self.last_flush_ms.get()) >= self.flush_interval_ms
+    }
+
+    /// Writes every pending minute (cumulative for this writer) and drops
+    /// minutes that can no longer change.
+    pub async fn flush(&self, now_ms: u64) -> Result<usize, edge_ports::KvError> {
+        self.last_flush_ms.set(now_ms);
+        let snapshot: Vec<((String, u64), MinuteCounts)> = self
+            .pending
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut written = 0;
+        for ((dep, minute), counts) in &snapshot {
+            let key = format!("{}{minute:010}:{}", prefix(dep), self.writer);
+            let body = serde_json::to_vec(counts).unwrap_or_default();
+            self.kv.put(&key, body, PutOptions::ttl(TTL_SECS)).await?;
+            written += 1;
+        }
+        let current = now_ms / 60_000;
+        self.pending
+            .borrow_mut()
+            .retain(|(_, minute), _| *minute + 1 >= current);
+        Ok(written)
+    }
+
+    /// Merged counts of `deployment` from `since_ms` on.
+    pub async fn read(
+        &self,
+        deployment: &str,
+        since_ms: u64,
+    ) -> Result<MinuteCounts, edge_ports::KvError> {
+        let since_minute = since_ms / 60_000;
+        let pfx = prefix(deployment);
+        let mut total = MinuteCounts::default();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .kv
+                .list(ListOptions::prefix(pfx.clone()).cursor(cursor.take()))
+                .await?;
+            for k in &page.keys {
+                let minute = k
+                    .name
+                    .get(pfx.len()..pfx.len() + 10)
+                    .and_then(|m| m.parse::<u64>().ok());
+                if minute.is_none_or(|m| m < since_minute) {
+                    continue;
+                }
+                if let Some(bytes) = self.kv.get(&k.name).await?
+                    && let Ok(c) = serde_json::from_slice::<MinuteCounts>(&bytes)
+                {
+                    total.add(&c);
+                }
+            }
+            if page.list_complete {
+                return Ok(total);
+            }
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(total),
+            }
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl CanaryMetrics for DeploymentMetrics {
+    async fn canary_metrics(
+        &self,
+        deployment: &str,
+        since_ms: u64,
+    ) -> Result<StageMetrics, traffic_split::Error> {
+        let c = self
+            .read(deployment, since_ms)
+            .await
+            .map_err(|e| traffic_split::Error::Store(e.to_string()))?;
+        Ok(StageMetrics {
+            requests: c.requests,
+            errors: c.errors,
+            p95_ms: c.quantile_ms(0.95),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use edge_ports::testing::block_on;
+    use edge_ports::{ManualClock, MemoryKv};
+
+    #[test]
+    fn writers_merge_and_old_minutes_are_excluded() {
+        block_on(async {
+            let clock = ManualClock::new(10 * 60_000);
+            let kv: Arc<dyn KvStore> = Arc::new(MemoryKv::new(clock.clone()));
+            let a = DeploymentMetrics::new(kv.clone(), "a".into(), 0);
+            let b = DeploymentMetrics::new(kv.clone(), "b".into(), 0);
+            for i in 0..90 {
+                a.record("v2", 200, 20, 10 * 60_000 + i);
+            }
+            for _ in 0..10 {
+                b.record("v2", 503, 900, 10 * 60_000);
+            }
+            b.record("v1", 200, 5, 10 * 60_000);
+            a.record("v2", 200, 20, 3 * 60_000); // an old minute
+            a.flush(10 * 60_000).await.unwrap();
+            b.flush(10 * 60_000).await.unwrap();
+            let m = a.canary_metrics("v2", 9 * 60_000).await.unwrap();
+            assert_eq!((m.requests, m.errors), (100, 10));
+            assert_eq!(m.p95_ms, 1_000.0);
+            assert_eq!(a.read("v2", 0).await.unwrap().requests, 101);
+            assert_eq!(a.read("v1", 0).await.unwrap().requests, 1);
+            // A second flush of the same minute overwrites this writer's key
+            // with cumulative counts: nothing double-counts.
+            a.record("v2", 200, 20, 10 * 60_000 + 5);
+            a.flush(10 * 60_000 + 10).await.unwrap();
+            assert_eq!(a.read("v2", 9 * 60_000).await.unwrap().requests, 101);
+        });
+    }
+
+    #[test]
+    fn quantiles_are_bucket_upper_bounds() {
+        let mut c = MinuteCounts {
+            buckets: vec![0; EDGES_MS.len() + 1],
+            ..MinuteCounts::default()
+        };
+        assert_eq!(c.quantile_ms(0.95), 0.0);
+        c.buckets[bucket(3)] = 95;
+        c.buckets[bucket(20_000)] = 5;
+        assert_eq!(c.quantile_ms(0.95), 5.0);
+        assert_eq!(c.quantile_ms(0.99), 20_000.0);
+    }
+}
