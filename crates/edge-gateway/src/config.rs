@@ -218,6 +218,10 @@ pub struct TrafficSection {
     pub canary: CanaryConfig,
     /// The rollout whose state routes requests (by name), if any.
     pub rollout: Option<String>,
+    /// The new version to roll out as that rollout's canary (against
+    /// `gateway.deployment`): the controller starts the rollout when no
+    /// state exists yet (rollouts declared in config, GitOps style).
+    pub canary_deployment: Option<String>,
     /// How often each isolate flushes per-deployment metrics to KV, ms
     /// (default 10 000; 0 flushes on every request, for tests).
     pub metrics_flush_ms: u64,
@@ -228,6 +232,7 @@ impl Default for TrafficSection {
         Self {
             canary: CanaryConfig::default(),
             rollout: None,
+            canary_deployment: None,
             metrics_flush_ms: 10_000,
         }
     }

@@ -84,6 +84,8 @@ pub struct DeploymentMetrics {
     flush_interval_ms: u64,
     pending: RefCell<BTreeMap<(String, u64), MinuteCounts>>,
     last_flush_ms: Cell<u64>,
+    flushing: Cell<bool>,
+    dirty: Cell<bool>,
 }
 
 impl std::fmt::Debug for DeploymentMetrics {
@@ -107,6 +109,8 @@ impl DeploymentMetrics {
             flush_interval_ms,
             pending: RefCell::new(BTreeMap::new()),
             last_flush_ms: Cell::new(0),
+            flushing: Cell::new(false),
+            dirty: Cell::new(false),
         }
     }
 
@@ -129,9 +133,33 @@ impl DeploymentMetrics {
     }
 
     /// Writes every pending minute (cumulative for this writer) and drops
-    /// minutes that can no longer change.
+    /// minutes that can no longer change. Flushes never overlap: a flush
+    /// requested while one is writing makes that one write again, so an
+    /// older snapshot can never overwrite a newer one and the last counts
+    /// are always written.
     pub async fn flush(&self, now_ms: u64) -> Result<usize, edge_ports::KvError> {
         self.last_flush_ms.set(now_ms);
+        if self.flushing.get() {
+            self.dirty.set(true);
+            return Ok(0);
+        }
+        self.flushing.set(true);
+        let mut written = 0;
+        let result = loop {
+            self.dirty.set(false);
+            match self.write_snapshot(now_ms).await {
+                Ok(n) => written += n,
+                Err(e) => break Err(e),
+            }
+            if !self.dirty.get() {
+                break Ok(written);
+            }
+        };
+        self.flushing.set(false);
+        result
+    }
+
+    async fn write_snapshot(&self, now_ms: u64) -> Result<usize, edge_ports::KvError> {
         let snapshot: Vec<((String, u64), MinuteCounts)> = self
             .pending
             .borrow()

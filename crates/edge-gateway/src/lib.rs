@@ -190,6 +190,25 @@ impl Gateway {
         let name = self.inner.cfg.traffic.rollout.as_deref().ok_or_else(|| {
             traffic_split::Error::Config("traffic.rollout names no rollout".into())
         })?;
+        use traffic_split::canary::{CanaryState, CanaryStore, Decision};
+        let cfg = &self.inner.cfg;
+        if let Some(canary) = &cfg.traffic.canary_deployment
+            && self.inner.canaries.load(name).await?.is_none()
+        {
+            let state = CanaryState::start(
+                name,
+                &cfg.gateway.deployment,
+                canary,
+                &cfg.traffic.canary,
+                self.inner.clock.now_ms(),
+            );
+            self.inner.canaries.save(&state, 0).await?;
+            self.forget_rollout();
+            return Ok(Decision::Hold(format!(
+                "started rollout {name}: {canary} at {}%",
+                state.percent
+            )));
+        }
         let d = traffic_split::canary::tick(
             &self.inner.cfg.traffic.canary,
             name,

@@ -165,8 +165,16 @@ impl WranglerDev {
                     self.log_tail()
                 ));
             }
-            if http_request(self.port, "GET", "/health", b"").is_ok_and(|r| r.status == 200) {
-                return Ok(());
+            match http_request(self.port, "GET", "/health", b"") {
+                Ok(r) if r.status == 200 => return Ok(()),
+                // The Worker runs but cannot build itself: fail now, with why.
+                Ok(r) if r.status == 500 => {
+                    return Err(format!(
+                        "/health answered 500: {}",
+                        String::from_utf8_lossy(&r.body)
+                    ));
+                }
+                _ => {}
             }
             sleep(step);
             waited += step;

@@ -1,0 +1,187 @@
+//! Running the edgeforge gateway on Workers: config loading, bindings to
+//! ports, `request.cf` to [`RequestContext`], and request/response
+//! conversion. Every Worker shell uses these, so the shells only wire.
+
+use std::sync::Arc;
+
+use edge_gateway::{ApiError, GatewayConfig, GatewayPorts, RequestContext, Task, WaitUntil};
+use edge_ports::http::Body;
+use edge_ports::{AnalyticsError, AnalyticsSink, DataPoint};
+use futures_util::stream;
+use worker::js_sys::Reflect;
+use worker::wasm_bindgen::JsValue;
+use worker::{Context, Env, Headers, Request, Response};
+use zt_security::ratelimit::RateLimitStore;
+
+use crate::{AnalyticsEngine, WorkersClock, WorkersFetch, WorkersKv, WorkersRandom, WorkersTimer};
+
+/// Worker secrets by name (`wrangler secret put NAME`); never `[vars]`.
+pub struct EnvSecrets(pub Env);
+
+impl llm_router::Secrets for EnvSecrets {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.secret(name).ok().map(|s| s.to_string())
+    }
+}
+
+/// Stands in for a missing Analytics Engine binding: every write fails, so
+/// the loss is counted, not silent.
+struct MissingDataset(&'static str);
+
+impl AnalyticsSink for MissingDataset {
+    fn write(&self, _: DataPoint) -> Result<(), AnalyticsError> {
+        Err(AnalyticsError::Backend(format!(
+            "binding {} is missing",
+            self.0
+        )))
+    }
+}
+
+#[allow(clippy::arc_with_non_send_sync)] // Workers isolates are single-threaded
+fn dataset(env: &Env, binding: &'static str) -> Arc<dyn AnalyticsSink> {
+    match env.analytics_engine(binding) {
+        Ok(d) => Arc::new(AnalyticsEngine::new(d)),
+        Err(_) => Arc::new(MissingDataset(binding)),
+    }
+}
+
+/// The gateway config: the `GATEWAY_CONFIG` var (TOML, or JSON when it
+/// starts with `{`) for local runs and tests, else the bundled text.
+pub fn load_config(env: &Env, bundled: &str) -> Result<GatewayConfig, ApiError> {
+    let text = env
+        .var("GATEWAY_CONFIG")
+        .map(|v| v.to_string())
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| bundled.to_owned());
+    let parsed = if text.trim_start().starts_with('{') {
+        GatewayConfig::from_json(&text)
+    } else {
+        GatewayConfig::from_toml(&text)
+    };
+    parsed.map_err(|e| ApiError::internal("misconfigured", e.to_string()))
+}
+
+/// The gateway's ports from the standard bindings: `EDGE_KV`,
+/// `EDGE_ANALYTICS`, `EDGE_SECURITY`, secrets, and `rate_limits`.
+#[allow(clippy::arc_with_non_send_sync)] // Workers isolates are single-threaded
+pub fn gateway_ports(
+    env: &Env,
+    rate_limits: Arc<dyn RateLimitStore>,
+) -> Result<GatewayPorts, ApiError> {
+    let kv = env.kv("EDGE_KV").map_err(|e| {
+        ApiError::internal(
+            "misconfigured",
+            format!("KV binding EDGE_KV is missing: {e}"),
+        )
+    })?;
+    Ok(GatewayPorts {
+        kv: Arc::new(WorkersKv::new(kv, WorkersClock::new())),
+        analytics: dataset(env, "EDGE_ANALYTICS"),
+        security_analytics: dataset(env, "EDGE_SECURITY"),
+        http: Arc::new(WorkersFetch),
+        clock: Arc::new(WorkersClock::new()),
+        timer: Arc::new(WorkersTimer),
+        random: Arc::new(WorkersRandom),
+        secrets: Arc::new(EnvSecrets(env.clone())),
+        rate_limits,
+        breakers: Box::new(llm_router::LocalOnly),
+    })
+}
+
+/// `ctx.wait_until` as the gateway's background hook.
+pub struct Background<'a>(pub &'a Context);
+
+impl WaitUntil for Background<'_> {
+    fn wait_until(&self, task: Task) {
+        self.0.wait_until(task);
+    }
+}
+
+/// The request context. Reads `request.cf` through JS reflection: the typed getters unwrap, and
+/// `wrangler dev` offline serves a placeholder object.
+pub fn request_context(req: &Request) -> RequestContext {
+    let cf = Reflect::get(req.inner().as_ref(), &JsValue::from_str("cf")).ok();
+    let field = |name: &str| {
+        cf.as_ref()
+            .and_then(|cf| Reflect::get(cf, &JsValue::from_str(name)).ok())
+            .filter(|v| !v.is_undefined() && !v.is_null())
+    };
+    let text = |name: &str| {
+        field(name)
+            .and_then(|v| v.as_string())
+            .filter(|s| !s.is_empty())
+    };
+    let bot = field("botManagement").and_then(|b| {
+        let score = Reflect::get(&b, &JsValue::from_str("score"))
+            .ok()?
+            .as_f64()?;
+        let verified = Reflect::get(&b, &JsValue::from_str("verifiedBot"))
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        Some(zt_security::bot::BotManagement {
+            score: score.clamp(1.0, 99.0) as u8,
+            verified_bot: verified,
+            ja3_hash: None,
+            ja4: None,
+        })
+    });
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    RequestContext {
+        country: text("country"),
+        continent: text("continent"),
+        colo: text("colo"),
+        region: text("regionCode"),
+        asn: field("asn").and_then(|v| v.as_f64()).map(|a| a as u32),
+        client_ip: header("cf-connecting-ip"),
+        request_id: header("cf-ray").unwrap_or_default(),
+        bot_management: bot,
+    }
+}
+
+/// The Workers request as an `http::Request` with its whole body.
+pub async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>, ApiError> {
+    let url = req
+        .url()
+        .map_err(|e| ApiError::bad_request("invalid_url", e.to_string()))?;
+    let path_and_query = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let mut builder = http::Request::builder()
+        .method(req.method().as_ref())
+        .uri(path_and_query);
+    for (name, value) in req.headers().entries() {
+        builder = builder.header(name, value);
+    }
+    let body = req
+        .bytes()
+        .await
+        .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+    builder
+        .body(body)
+        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))
+}
+
+/// The gateway response as a Workers response (streamed bodies stream).
+pub fn to_worker(resp: http::Response<Body>) -> worker::Result<Response> {
+    let (parts, body) = resp.into_parts();
+    let headers = Headers::new();
+    for (name, value) in &parts.headers {
+        if let Ok(v) = value.to_str() {
+            headers.append(name.as_str(), v)?;
+        }
+    }
+    let out = match body.try_into_bytes() {
+        Ok(bytes) => Response::from_bytes(bytes)?,
+        Err(body) => Response::from_stream(stream::unfold(body, |mut b| async move {
+            let chunk = b.next_chunk().await?;
+            Some((
+                chunk.map_err(|e| worker::Error::RustError(e.to_string())),
+                b,
+            ))
+        }))?,
+    };
+    Ok(out.with_status(parts.status.as_u16()).with_headers(headers))
+}
