@@ -100,12 +100,16 @@ pub(crate) async fn probe_all(router: &Router, kv: &dyn KvStore) -> Vec<HealthRe
             .unwrap_or_default();
         let start = clock.now_ms();
         let status = match probe_request(p, &key) {
-            Some(req) => match http
-                .send(
-                    req,
-                    SendOptions::timeout(Duration::from_millis(PROBE_TIMEOUT_MS)),
-                )
-                .await
+            Some(req) => match if p.kind == ProviderKind::Mock {
+                &crate::mock::MockProvider as &dyn edge_ports::HttpClient
+            } else {
+                http
+            }
+            .send(
+                req,
+                SendOptions::timeout(Duration::from_millis(PROBE_TIMEOUT_MS)),
+            )
+            .await
             {
                 Ok(resp) => Some(resp.status().as_u16()),
                 Err(_) => None,

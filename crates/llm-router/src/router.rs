@@ -541,8 +541,14 @@ impl Router {
         let start = inner.clock.now_ms();
         let remaining = |now: u64| deadline.saturating_sub(now);
         let header_timeout = r.connect_timeout_ms.min(remaining(start)).max(1);
-        let resp = inner
-            .http
+        // `mock` providers are answered in-process on every platform (the
+        // embedded default needs no network); everything else goes out.
+        let http: &dyn HttpClient = if p.kind == ProviderKind::Mock {
+            &crate::mock::MockProvider
+        } else {
+            inner.http.as_ref()
+        };
+        let resp = http
             .send(
                 built.request,
                 SendOptions::timeout(Duration::from_millis(header_timeout)),
