@@ -222,9 +222,29 @@ pub struct TrafficSection {
     /// `gateway.deployment`): the controller starts the rollout when no
     /// state exists yet (rollouts declared in config, GitOps style).
     pub canary_deployment: Option<String>,
+    /// Drive Cloudflare gradual deployments (Workers Versions) from the
+    /// rollout: after each controller step the live version split is made to
+    /// match the rollout's percentage.
+    pub gradual: Option<GradualSection>,
     /// How often each isolate flushes per-deployment metrics to KV, ms
     /// (default 10 000; 0 flushes on every request, for tests).
     pub metrics_flush_ms: u64,
+}
+
+/// `[traffic.gradual]`: which Worker versions the rollout moves traffic between.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GradualSection {
+    /// Cloudflare account id.
+    pub account_id: String,
+    /// The Worker script name (e.g. `edgeforge-api-production`).
+    pub script: String,
+    /// Secret name of an API token with Workers Scripts: Edit.
+    pub api_token_secret: String,
+    /// The version serving today.
+    pub stable_version_id: String,
+    /// The uploaded version being rolled out.
+    pub canary_version_id: String,
 }
 
 impl Default for TrafficSection {
@@ -233,6 +253,7 @@ impl Default for TrafficSection {
             canary: CanaryConfig::default(),
             rollout: None,
             canary_deployment: None,
+            gradual: None,
             metrics_flush_ms: 10_000,
         }
     }

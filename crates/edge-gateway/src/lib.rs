@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     pub(crate) analytics: SharedSink,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn Random>,
+    pub(crate) http: Arc<dyn edge_ports::HttpClient>,
+    pub(crate) secrets: Arc<dyn llm_router::Secrets>,
     pub(crate) security: security::Security,
     pub(crate) router: Router,
     pub(crate) cache: EdgeCache,
@@ -148,6 +150,8 @@ impl Gateway {
                 analytics: ports.analytics.clone(),
                 clock: ports.clock.clone(),
                 random: ports.random.clone(),
+                http: ports.http.clone(),
+                secrets: ports.secrets.clone(),
                 canaries: KvCanaryStore::new(ports.kv.clone()),
                 deploy_metrics: DeploymentMetrics::new(
                     ports.kv.clone(),
@@ -218,7 +222,50 @@ impl Gateway {
         )
         .await;
         self.forget_rollout();
-        d
+        let d = d?;
+        self.reconcile_gradual(name).await?;
+        Ok(d)
+    }
+
+    /// Makes the live Cloudflare version split match the rollout (when
+    /// `traffic.gradual` is set). Run after every step, so a failed API call
+    /// is retried by the next one.
+    async fn reconcile_gradual(&self, name: &str) -> Result<(), traffic_split::Error> {
+        use traffic_split::canary::CanaryStore;
+        let Some(g) = &self.inner.cfg.traffic.gradual else {
+            return Ok(());
+        };
+        let Some(state) = self.inner.canaries.load(name).await? else {
+            return Ok(());
+        };
+        let token = self.inner.secrets.get(&g.api_token_secret).ok_or_else(|| {
+            traffic_split::Error::Config(format!("secret {:?} is not set", g.api_token_secret))
+        })?;
+        let api = traffic_split::gradual::GradualDeployments::new(
+            Box::new(self.inner.http.clone()),
+            &g.account_id,
+            &g.script,
+            &token,
+        );
+        let api_err =
+            |e: traffic_split::gradual::GradualError| traffic_split::Error::Store(e.to_string());
+        let live = api.current().await.map_err(api_err)?;
+        if (live.percent_of(&g.canary_version_id) - state.percent).abs() < 0.01 {
+            return Ok(());
+        }
+        let message = format!(
+            "edgeforge rollout {name}: {:?} at {}%",
+            state.status, state.percent
+        );
+        api.split(
+            &g.stable_version_id,
+            &g.canary_version_id,
+            state.percent,
+            &message,
+        )
+        .await
+        .map_err(api_err)?;
+        Ok(())
     }
 
     /// Handles one request. Never panics; every failure is a JSON error.

@@ -469,3 +469,67 @@ min_requests = 0
         "at 100% everyone is on the canary"
     );
 }
+
+#[test]
+fn controller_steps_reconcile_cloudflare_gradual_deployments() {
+    use edge_ports::{ScriptedHttpClient, ScriptedResponse};
+    use traffic_split::canary::{CanaryState, CanaryStore, KvCanaryStore};
+    let extra = r#"
+[traffic]
+rollout = "r1"
+[traffic.gradual]
+account_id = "acct"
+script = "edgeforge-api-production"
+api_token_secret = "CF_API_TOKEN"
+stable_version_id = "ver-old"
+canary_version_id = "ver-new"
+"#;
+    let cfg =
+        GatewayConfig::from_toml(&format!("{}{extra}", edge_gateway::EXAMPLE_CONFIG)).unwrap();
+    let http = ScriptedHttpClient::new();
+    let ok = |result: Value| {
+        ScriptedResponse::json(
+            200,
+            &json!({"success": true, "errors": [], "result": result}),
+        )
+    };
+    // Live: 100% old. The rollout says 5% new: one split call.
+    http.push(
+        "api.cloudflare.com",
+        ok(
+            json!({"deployments": [{"id": "d1", "strategy": "percentage",
+        "versions": [{"version_id": "ver-old", "percentage": 100.0}]}]}),
+        ),
+    );
+    http.push("api.cloudflare.com", ok(json!({"id": "d2", "strategy": "percentage", "versions": [
+        {"version_id": "ver-new", "percentage": 5.0}, {"version_id": "ver-old", "percentage": 95.0}]})));
+    let mut p = ports();
+    p.http = Arc::new(http.clone());
+    p.secrets = Arc::new(HashMap::from([
+        ("JWT_HS256_SECRET".to_string(), SECRET.to_string()),
+        ("CF_API_TOKEN".to_string(), "cf-token".to_string()),
+    ]));
+    let kv = p.kv.clone();
+    let g = Gateway::new(cfg.clone(), p, "9.9.9").unwrap();
+    block_on(async {
+        let state = CanaryState::start("r1", "v1", "v2", &cfg.traffic.canary, T0);
+        KvCanaryStore::new(kv.clone())
+            .save(&state, 0)
+            .await
+            .unwrap();
+    });
+    block_on(g.canary_tick()).unwrap();
+    let reqs = http.requests();
+    assert_eq!(reqs.len(), 2);
+    let body: Value = serde_json::from_slice(&reqs[1].body).unwrap();
+    assert_eq!(
+        body["versions"],
+        json!([{"version_id": "ver-new", "percentage": 5.0}, {"version_id": "ver-old", "percentage": 95.0}])
+    );
+    assert_eq!(reqs[1].headers["authorization"], "Bearer cf-token");
+    // Already in sync: the next step only reads.
+    http.push("api.cloudflare.com", ok(json!({"deployments": [{"id": "d2", "strategy": "percentage", "versions": [
+        {"version_id": "ver-new", "percentage": 5.0}, {"version_id": "ver-old", "percentage": 95.0}]}]})));
+    block_on(g.canary_tick()).unwrap();
+    assert_eq!(http.requests().len(), 3);
+}

@@ -13,6 +13,7 @@
 //! - [`stats`]: z-test, Welch's t-test, sample-ratio mismatch, and an mSPRT
 //!   sequential test that stays valid under repeated peeking.
 //! - [`decision`]: the per-request routing decision, as headers.
+//! - [`gradual`]: Cloudflare gradual deployments (Workers Versions/Deployments API).
 //!
 //! ```
 //! use serde_json::json;
@@ -36,6 +37,7 @@ pub mod canary;
 pub mod decision;
 mod error;
 pub mod experiment;
+pub mod gradual;
 pub mod growthbook;
 mod hashing;
 pub mod stats;
