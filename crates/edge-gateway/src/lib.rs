@@ -179,6 +179,17 @@ impl Gateway {
         &self.inner.cfg
     }
 
+    /// Probes every provider and writes health records (the cron Worker
+    /// and the native host's loop).
+    pub async fn probe_providers(&self) -> Vec<llm_router::prober::HealthRecord> {
+        self.inner.router.probe(self.inner.kv.as_ref()).await
+    }
+
+    /// The current rollout, if one is configured.
+    pub async fn rollout_state(&self) -> Option<CanaryState> {
+        self.rollout().await
+    }
+
     /// Per-deployment metrics (the canary controller reads them).
     pub fn deployment_metrics(&self) -> &DeploymentMetrics {
         &self.inner.deploy_metrics

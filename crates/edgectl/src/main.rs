@@ -1,0 +1,361 @@
+//! `edgectl`: the native host and operator CLI. Run `edgectl --help`.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use edge_gateway::GatewayConfig;
+use edgectl::host::EnvSecrets;
+use edgectl::server::{ServeConfig, run};
+
+#[derive(Parser)]
+#[command(
+    name = "edgectl",
+    version,
+    about = "edgeforge's native host and operator CLI"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (embedded default: mock provider, SQLite under ./.edgeforge/).
+    Serve {
+        /// Gateway config (TOML or JSON); default: the embedded example.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Directory for the SQLite database and the dev secret.
+        #[arg(long, default_value = ".edgeforge")]
+        data_dir: PathBuf,
+        /// Server threads (default: cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Open connections allowed.
+        #[arg(long, default_value_t = 10_000)]
+        max_connections: usize,
+        /// Header read timeout in seconds.
+        #[arg(long, default_value_t = 10)]
+        header_timeout_secs: u64,
+        /// Prober / canary loop interval in seconds.
+        #[arg(long, default_value_t = 60)]
+        loop_secs: u64,
+    },
+    /// Config tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Scan one input per stdin line; prints a JSON line per input.
+    Scan {
+        /// Treat inputs as this kind: query, path, header, json, body.
+        #[arg(long, default_value = "query")]
+        kind: String,
+    },
+    /// Which variation a user gets for a GrowthBook feature, and why.
+    Assign {
+        /// The feature (or experiment-backed feature) key.
+        #[arg(long)]
+        experiment: String,
+        /// The user id.
+        #[arg(long)]
+        user: String,
+        /// Extra attributes, `key=value` (repeatable).
+        #[arg(long = "attr")]
+        attrs: Vec<String>,
+        /// The GrowthBook payload (JSON file).
+        #[arg(long)]
+        features: PathBuf,
+    },
+    /// JWT tools.
+    Jwt {
+        #[command(subcommand)]
+        command: JwtCommand,
+    },
+    /// Encrypt stdin with the active key of a keyring file (prints base64url).
+    Encrypt(CryptoArgs),
+    /// Decrypt a base64url ciphertext from stdin.
+    Decrypt(CryptoArgs),
+    /// SLO report from the local analytics store.
+    Slo {
+        #[command(subcommand)]
+        command: SloCommand,
+    },
+    /// Run the loopback mock provider.
+    MockUpstream {
+        /// Port on 127.0.0.1.
+        #[arg(long)]
+        port: u16,
+        /// Fraction of chat requests answered with HTTP 500.
+        #[arg(long, default_value_t = 0.0)]
+        error_rate: f64,
+        /// Latency before headers, ms.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Delay between streamed chunks (ms) for streamed replies.
+        #[arg(long, default_value_t = 0)]
+        chunk_delay_ms: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a gateway config file.
+    Validate {
+        /// The file (TOML, or JSON by extension).
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum JwtCommand {
+    /// Verify a token against a JWKS file.
+    Verify {
+        /// JWKS file.
+        #[arg(long)]
+        jwks: PathBuf,
+        /// Accepted audience.
+        #[arg(long)]
+        aud: String,
+        /// Accepted issuer.
+        #[arg(long)]
+        iss: String,
+        /// The token.
+        token: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SloCommand {
+    /// Availability, latency and burn rates over the last hour.
+    Report {
+        /// Directory of the SQLite database.
+        #[arg(long, default_value = ".edgeforge")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct CryptoArgs {
+    /// Keyring file: JSON `{"active": 2, "keys": {"1": "<base64 32 bytes>", "2": "..."}}`.
+    #[arg(long)]
+    keyring: PathBuf,
+    /// The record id bound into the ciphertext.
+    #[arg(long, default_value = "")]
+    record: String,
+    /// The classification bound into the ciphertext.
+    #[arg(long, default_value = "confidential")]
+    classification: String,
+}
+
+fn read_file(path: &PathBuf) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn load_config(path: &PathBuf) -> Result<GatewayConfig, String> {
+    let text = read_file(path)?;
+    let json = path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
+    let cfg = if json {
+        GatewayConfig::from_json(&text)
+    } else {
+        GatewayConfig::from_toml(&text)
+    };
+    cfg.map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn dev_secret(dir: &std::path::Path) -> Result<String, String> {
+    let path = dir.join("dev-jwt-secret");
+    if let Ok(s) = std::fs::read_to_string(&path)
+        && s.trim().len() >= 32
+    {
+        return Ok(s.trim().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    edge_ports::Random::fill(&edge_ports::OsRandom, &mut bytes).map_err(|e| e.to_string())?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    std::fs::write(&path, &secret).map_err(|e| format!("write {}: {e}", path.display()))?;
+    Ok(secret)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn serve(
+    config: Option<PathBuf>,
+    listen: SocketAddr,
+    data_dir: PathBuf,
+    threads: Option<usize>,
+    max_connections: usize,
+    header_timeout_secs: u64,
+    loop_secs: u64,
+) -> Result<(), String> {
+    let embedded = config.is_none();
+    let gateway = match &config {
+        Some(p) => load_config(p)?,
+        None => {
+            GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG).map_err(|e| e.to_string())?
+        }
+    };
+    let mut overrides = HashMap::new();
+    let secret = match std::env::var("JWT_HS256_SECRET") {
+        Ok(s) if !s.is_empty() => s,
+        _ => {
+            let s = dev_secret(&data_dir)?;
+            overrides.insert("JWT_HS256_SECRET".to_owned(), s.clone());
+            s
+        }
+    };
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let cfg = ServeConfig {
+        listen,
+        threads,
+        db: data_dir.join("edgeforge.sqlite3"),
+        gateway,
+        secrets: EnvSecrets::with(overrides),
+        max_connections,
+        header_timeout: Duration::from_secs(header_timeout_secs.max(1)),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        background_loops: true,
+        loop_interval: Duration::from_secs(loop_secs.max(1)),
+    };
+    let db = cfg.db.clone();
+    run(
+        cfg,
+        |addr| {
+            println!(
+                "edgectl {} serving on http://{addr} ({threads} threads, data in {})",
+                env!("CARGO_PKG_VERSION"),
+                db.display()
+            );
+            println!("dashboard: http://{addr}/dashboard");
+            if embedded {
+                let token = edgectl::dev_token(&secret, "dev-user", 3600).unwrap_or_default();
+                println!("try it (a dev token valid for 1 h):");
+                println!(
+                    "  curl -s http://{addr}/v1/chat/completions -H 'authorization: Bearer {token}' -H 'content-type: application/json' -d '{{\"model\":\"mock-1\",\"messages\":[{{\"role\":\"user\",\"content\":\"hello\"}}]}}'"
+                );
+            }
+            let _ = std::io::stdout().flush();
+        },
+        shutdown_signal(),
+    )?;
+    println!("edgectl stopped");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+            threads,
+            max_connections,
+            header_timeout_secs,
+            loop_secs,
+        } => serve(
+            config,
+            listen,
+            data_dir,
+            threads,
+            max_connections,
+            header_timeout_secs,
+            loop_secs,
+        ),
+        Command::Config {
+            command: ConfigCommand::Validate { file },
+        } => load_config(&file).map(|cfg| {
+            println!(
+                "{}: ok ({} providers, {} route rules, {} cache policies)",
+                file.display(),
+                cfg.router.providers.len(),
+                cfg.security.policy.routes.len(),
+                cfg.cache.policies.len()
+            );
+        }),
+        Command::Scan { kind } => edgectl::tools::scan(
+            &kind,
+            std::io::stdin().lock(),
+            &mut std::io::stdout().lock(),
+        ),
+        Command::Assign {
+            experiment,
+            user,
+            attrs,
+            features,
+        } => read_file(&features)
+            .and_then(|text| edgectl::tools::assign(&text, &experiment, &user, &attrs)),
+        Command::Jwt {
+            command:
+                JwtCommand::Verify {
+                    jwks,
+                    aud,
+                    iss,
+                    token,
+                },
+        } => {
+            read_file(&jwks).and_then(|text| edgectl::tools::jwt_verify(&text, &aud, &iss, &token))
+        }
+        Command::Encrypt(a) => read_file(&a.keyring).and_then(|ring| {
+            let mut input = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut input)
+                .map_err(|e| e.to_string())?;
+            edgectl::tools::encrypt(&ring, &a.record, &a.classification, &input)
+        }),
+        Command::Decrypt(a) => read_file(&a.keyring).and_then(|ring| {
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .map_err(|e| e.to_string())?;
+            edgectl::tools::decrypt(&ring, &a.record, &a.classification, input.trim())
+        }),
+        Command::Slo {
+            command: SloCommand::Report { data_dir },
+        } => edgectl::tools::slo_report(&data_dir.join("edgeforge.sqlite3")),
+        Command::MockUpstream {
+            port,
+            error_rate,
+            latency_ms,
+            chunk_delay_ms,
+        } => edgectl::tools::mock_upstream(port, error_rate, latency_ms, chunk_delay_ms),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "edgectl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The operator subcommands, as functions (testable without a process).
+//! Each returns `Err` with one readable line; `main` prints it and exits 1.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use serde_json::{Value, json};
+use zt_security::envelope::{Context, Key, Keyring};
+use zt_security::jwt::{Algorithm, JwtConfig, VerificationKey, Verifier};
+use zt_security::threat::{Input, InputKind, ThreatScanner};
+
+fn kind(name: &str) -> Result<InputKind, String> {
+    Ok(match name {
+        "query" => InputKind::Query,
+        "path" => InputKind::Path,
+        "header" => InputKind::Header,
+        "json" => InputKind::Json,
+        "body" => InputKind::Body,
+        other => {
+            return Err(format!(
+                "unknown --kind {other:?} (query, path, header, json, body)"
+            ));
+        }
+    })
+}
+
+/// `edgectl scan`: one JSON line per input line.
+pub fn scan(kind_name: &str, input: impl BufRead, out: &mut impl Write) -> Result<(), String> {
+    let kind = kind(kind_name)?;
+    let scanner = ThreatScanner::default();
+    for (n, line) in input.lines().enumerate() {
+        let line = line.map_err(|e| format!("line {}: {e}", n + 1))?;
+        let input = Input {
+            kind,
+            name: "input",
+            value: &line,
+        };
+        let verdict = scanner.scan(std::slice::from_ref(&input));
+        let reasons: Vec<Value> = verdict
+            .findings
+            .iter()
+            .flat_map(|f| {
+                f.rules
+                    .iter()
+                    .map(|r| json!({"rule": r.id, "why": r.description}))
+            })
+            .collect();
+        let v = json!({"line": n + 1, "blocked": verdict.blocked, "score": verdict.score, "reasons": reasons});
+        writeln!(out, "{v}").map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// `edgectl assign`: the feature's value for a user, and why.
+pub fn assign(payload: &str, key: &str, user: &str, attrs: &[String]) -> Result<(), String> {
+    let payload = traffic_split::growthbook::Payload::from_json(payload)
+        .map_err(|e| format!("not a GrowthBook payload: {e}"))?;
+    if !payload.features.contains_key(key) {
+        return Err(format!("no feature or experiment {key:?} in the payload"));
+    }
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("id".into(), Value::String(user.to_owned()));
+    for a in attrs {
+        let (k, v) = a
+            .split_once('=')
+            .ok_or_else(|| format!("--attr {a:?} is not key=value"))?;
+        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
+        attributes.insert(k.to_owned(), value);
+    }
+    let user_ctx =
+        traffic_split::growthbook::UserContext::with_attributes(Value::Object(attributes));
+    let r = traffic_split::growthbook::eval_feature(&payload, &user_ctx, key);
+    let out = json!({
+        "feature": key,
+        "value": r.value,
+        "source": r.source,
+        "rule_id": r.rule_id,
+        "variation": r.experiment_result.as_ref().map(|e| e.variation_id),
+        "in_experiment": r.experiment_result.as_ref().map(|e| e.in_experiment),
+        "hash_attribute": r.experiment_result.as_ref().map(|e| e.hash_attribute.clone()),
+    });
+    println!("{out}");
+    Ok(())
+}
+
+/// `edgectl jwt verify` against a JWKS document.
+pub fn jwt_verify(jwks: &str, aud: &str, iss: &str, token: &str) -> Result<(), String> {
+    use edge_ports::Clock;
+    let set: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_str(jwks).map_err(|e| format!("not a JWKS document: {e}"))?;
+    let allowed = [
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ];
+    let keys: Vec<VerificationKey> = set
+        .keys
+        .iter()
+        .filter_map(|k| VerificationKey::from_jwk(k, &allowed).ok())
+        .collect();
+    if keys.is_empty() {
+        return Err("the JWKS has no usable public keys".into());
+    }
+    let verifier = Verifier::new(JwtConfig::new([iss], [aud]), keys).map_err(|e| e.to_string())?;
+    let now = edge_ports::SystemClock::new().now_secs();
+    let p = verifier
+        .verify(token, now)
+        .map_err(|e| format!("token rejected: {e}"))?;
+    println!(
+        "{}",
+        json!({"valid": true, "subject": p.subject, "tier": p.tier.as_str(), "roles": p.roles, "scopes": p.scopes, "claims": p.claims})
+    );
+    Ok(())
+}
+
+fn keyring(text: &str) -> Result<Keyring, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("keyring is not JSON: {e}"))?;
+    let active = v["active"]
+        .as_u64()
+        .and_then(|a| u32::try_from(a).ok())
+        .ok_or("keyring needs an integer \"active\" key id")?;
+    let keys = v["keys"]
+        .as_object()
+        .ok_or("keyring needs a \"keys\" object of id → base64 key")?;
+    let mut parsed = BTreeMap::new();
+    for (id, b64) in keys {
+        let id: u32 = id
+            .parse()
+            .map_err(|_| format!("key id {id:?} is not an integer"))?;
+        let b64 = b64
+            .as_str()
+            .ok_or_else(|| format!("key {id} is not a string"))?;
+        parsed.insert(
+            id,
+            Key::from_base64(id, b64).map_err(|e| format!("key {id}: {e}"))?,
+        );
+    }
+    let active_key = parsed
+        .remove(&active)
+        .ok_or_else(|| format!("active key {active} is not in \"keys\""))?;
+    let mut ring = Keyring::new(active_key.clone());
+    // Older keys decrypt only: rotate through them, then back to the active one.
+    for (_, k) in parsed {
+        ring.rotate(k).map_err(|e| e.to_string())?;
+    }
+    ring.rotate(active_key).map_err(|e| e.to_string())?;
+    Ok(ring)
+}
+
+/// `edgectl encrypt`.
+pub fn encrypt(
+    ring: &str,
+    record: &str,
+    classification: &str,
+    plaintext: &[u8],
+) -> Result<(), String> {
+    let ring = keyring(ring)?;
+    let ct = ring
+        .seal(
+            &edge_ports::OsRandom,
+            plaintext,
+            &Context::new(record, classification),
+        )
+        .map_err(|e| e.to_string())?;
+    println!("{ct}");
+    Ok(())
+}
+
+/// `edgectl decrypt`.
+pub fn decrypt(
+    ring: &str,
+    record: &str,
+    classification: &str,
+    ciphertext: &str,
+) -> Result<(), String> {
+    let ring = keyring(ring)?;
+    let pt = ring
+        .open(ciphertext, &Context::new(record, classification))
+        .map_err(|e| format!("cannot decrypt: {e}"))?;
+    std::io::stdout().write_all(&pt).map_err(|e| e.to_string())
+}
+
+/// `edgectl slo report`: the default SLOs over the last hour of local data.
+pub fn slo_report(db: &Path) -> Result<(), String> {
+    use edge_ports::Clock;
+    if !db.exists() {
+        return Err(format!(
+            "no database at {} (run `edgectl serve` first)",
+            db.display()
+        ));
+    }
+    let clock: std::sync::Arc<dyn edge_ports::Clock> =
+        std::sync::Arc::new(edge_ports::SystemClock::new());
+    let analytics =
+        crate::sqlite::SqliteAnalytics::new(crate::sqlite::open(db)?, clock.clone(), "requests");
+    let now = clock.now_ms();
+    let points = analytics.since(now.saturating_sub(3_600_000))?;
+    let mut lat = Vec::new();
+    let (mut n, mut errors) = (0u64, 0u64);
+    for (_, p) in points.iter().filter(|(_, p)| p.doubles.len() == 2) {
+        n += 1;
+        if p.doubles[0] >= 500.0 {
+            errors += 1;
+        }
+        lat.push(p.doubles[1]);
+    }
+    lat.sort_by(f64::total_cmp);
+    let p95 = lat
+        .get(((lat.len() as f64 * 0.95).ceil() as usize).saturating_sub(1))
+        .copied()
+        .unwrap_or(0.0);
+    let err_rate = if n == 0 {
+        0.0
+    } else {
+        errors as f64 / n as f64
+    };
+    let report = json!({
+        "window": "1h",
+        "requests": n,
+        "slos": [
+            {"name": "availability", "target": 0.999, "value": 1.0 - err_rate, "met": 1.0 - err_rate >= 0.999, "burn_rate": err_rate / 0.001},
+            {"name": "latency-p95", "target_ms": 200.0, "value_ms": p95, "met": p95 < 200.0},
+            {"name": "error-rate", "target": 0.01, "value": err_rate, "met": err_rate < 0.01},
+        ],
+    });
+    println!("{report}");
+    Ok(())
+}
+
+/// `edgectl mock-upstream`.
+pub fn mock_upstream(
+    port: u16,
+    error_rate: f64,
+    latency_ms: u64,
+    chunk_delay_ms: u64,
+) -> Result<(), String> {
+    let mut args = vec![
+        "--listen".to_owned(),
+        format!("127.0.0.1:{port}"),
+        "--error-rate".to_owned(),
+        error_rate.to_string(),
+        "--latency-ms".to_owned(),
+        latency_ms.to_string(),
+        "--chunk-delay-ms".to_owned(),
+        chunk_delay_ms.to_string(),
+    ];
+    let config = mock_upstream::Config::from_args(args.drain(..))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        println!("mock upstream on http://{}", config.listen);
+        mock_upstream::serve(listener, config, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+    })
+}
