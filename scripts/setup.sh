@@ -5,6 +5,8 @@
 #   - cargo:  worker-build and wasm-bindgen-cli at the versions Cargo.lock
 #             needs, cargo-deny (crate registry)
 #   - npm:    wrangler (with workerd and esbuild) from package-lock.json
+#   - apt:    chromium (the dashboard's headless-browser test), when apt is
+#             usable (root or passwordless sudo); otherwise that test skips
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -72,5 +74,16 @@ if [ "$have_wrangler" = "$want_wrangler" ] && [ -x node_modules/.bin/wrangler ];
 else
   say "installing wrangler $want_wrangler (npm ci)"
   npm ci --no-audit --no-fund
+fi
+if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
+  say "chromium present"
+elif command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then
+  say "installing chromium (apt)"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo -n"
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends chromium >/dev/null \
+    || { $sudo_cmd apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends chromium >/dev/null; } \
+    || say "chromium could not be installed: the dashboard browser test will skip"
+else
+  say "no apt: chromium not installed, the dashboard browser test will skip"
 fi
 say "done"

@@ -143,9 +143,13 @@ fn keyring(text: &str) -> Result<Keyring, String> {
     let active_key = parsed
         .remove(&active)
         .ok_or_else(|| format!("active key {active} is not in \"keys\""))?;
-    let mut ring = Keyring::new(active_key.clone());
-    // Older keys decrypt only: rotate through them, then back to the active one.
-    for (_, k) in parsed {
+    // Older keys decrypt only: start from them and rotate the active one in last.
+    let mut older = parsed.into_values();
+    let mut ring = match older.next() {
+        Some(first) => Keyring::new(first),
+        None => return Ok(Keyring::new(active_key)),
+    };
+    for k in older {
         ring.rotate(k).map_err(|e| e.to_string())?;
     }
     ring.rotate(active_key).map_err(|e| e.to_string())?;

@@ -1,0 +1,311 @@
+//! `edgectl` as a process: the embedded default end to end (chat, limits,
+//! dashboard in headless Chromium, graceful shutdown, state surviving a
+//! restart) and the operator subcommands' outputs and errors.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use edgeforge_e2e::http_request_with;
+
+const BIN: &str = env!("CARGO_BIN_EXE_edgectl");
+
+struct Server {
+    child: Child,
+    port: u16,
+    token: String,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--threads",
+                "2",
+                "--data-dir",
+            ])
+            .arg(dir)
+            .env_remove("JWT_HS256_SECRET")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let port: u16 = first
+            .split("http://127.0.0.1:")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut token = String::new();
+        for line in lines.by_ref().take(3) {
+            let line = line.unwrap();
+            if let Some(rest) = line.split("Bearer ").nth(1) {
+                token = rest.split('\'').next().unwrap().to_owned();
+            }
+        }
+        assert!(!token.is_empty(), "no dev token printed");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, port, token }
+    }
+
+    fn call(&self, method: &str, path: &str, body: &[u8]) -> edgeforge_e2e::HttpResponse {
+        let auth = format!("Bearer {}", self.token);
+        http_request_with(
+            self.port,
+            method,
+            path,
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+                ("user-agent", "cli-test"),
+            ],
+            body,
+        )
+        .unwrap()
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..200 {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("edgectl did not stop within 10 s of SIGTERM");
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("edgectl-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+const CHAT: &[u8] = br#"{"model":"mock-1","messages":[{"role":"user","content":"hello"}]}"#;
+
+#[test]
+fn embedded_default_serves_limits_and_keeps_state_across_restarts() {
+    let dir = temp_dir("serve");
+    let s = Server::start(&dir);
+    let r = http_request_with(s.port, "GET", "/health", &[], b"").unwrap();
+    assert_eq!(r.status, 200);
+    let r = s.call("POST", "/v1/chat/completions", CHAT);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.json().unwrap()["choices"][0]["message"]["content"],
+        "mock reply to: hello"
+    );
+    // Body over 1 MiB: 413 JSON.
+    let big = vec![b' '; (1 << 20) + 10];
+    let r = s.call("POST", "/v1/chat/completions", &big);
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json().unwrap()["error"]["code"], "body_too_large");
+    // Spend the rest of the 60/min chat quota.
+    for _ in 0..59 {
+        assert_eq!(s.call("POST", "/v1/chat/completions", CHAT).status, 200);
+    }
+    assert_eq!(s.call("POST", "/v1/chat/completions", CHAT).status, 429);
+    let status = s.stop();
+    assert!(status.success(), "exit status {status}");
+    // Restart on the same data: the SQLite store opens and the limit holds.
+    let s = Server::start(&dir);
+    let r = s.call("POST", "/v1/chat/completions", CHAT);
+    assert_eq!(
+        r.status, 429,
+        "rate-limit state was lost across the restart"
+    );
+    assert!(r.header("retry-after").is_some());
+    assert!(s.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+#[test]
+fn dashboard_renders_charts_with_data_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        if std::env::var("EDGEFORGE_E2E").is_ok_and(|v| v == "require") {
+            panic!("chromium is missing: run scripts/setup.sh");
+        }
+        eprintln!(
+            "SKIPPED dashboard browser test: chromium is not installed (scripts/setup.sh installs it)"
+        );
+        return;
+    };
+    let dir = temp_dir("dash");
+    let s = Server::start(&dir);
+    for _ in 0..5 {
+        assert_eq!(s.call("POST", "/v1/chat/completions", CHAT).status, 200);
+        let _ = s.call("GET", "/api/prompts/templates/greeting", b"");
+    }
+    let url = format!("http://127.0.0.1:{}/dashboard", s.port);
+    let profile = dir.join("chromium-profile");
+    let base = |extra: &[&str]| {
+        let mut c = Command::new(browser);
+        c.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--window-size=1280,900", "--virtual-time-budget=5000"])
+        .args(extra)
+        .arg(&url);
+        c.output().unwrap()
+    };
+    let dom = base(&["--dump-dom"]);
+    let html = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        html.contains("data-ready=\"1\""),
+        "the page never loaded its data:\n{html}"
+    );
+    let series = html.matches("class=\"series\"").count();
+    assert_eq!(series, 5, "expected 3 latency + 2 traffic series:\n{html}");
+    assert!(html.contains("<td>mock</td>"), "provider table missing");
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("dashboard.png");
+    let out = base(&[&format!("--screenshot={}", shot.display())]);
+    assert!(out.status.success());
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "screenshot is empty"
+    );
+    eprintln!("dashboard screenshot: {}", shot.display());
+    assert!(s.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn edgectl(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn scan_prints_one_json_line_per_input() {
+    let (code, out, _) = edgectl(
+        &["scan"],
+        b"O'Brien\n1' OR '1'='1\n<script>alert(1)</script>\n",
+    );
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["blocked"], false);
+    assert_eq!(lines[1]["blocked"], true);
+    assert_eq!(lines[2]["blocked"], true);
+    assert!(!lines[1]["reasons"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn encrypt_then_decrypt_round_trips_and_the_wrong_context_fails() {
+    let dir = temp_dir("crypto");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ring = dir.join("keyring.json");
+    std::fs::write(
+        &ring,
+        r#"{"active": 2, "keys": {"1": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "2": "HxwdHhscGRoXGBUWExQREg8QDQ4LDAkKBwgFBgMEAQI"}}"#,
+    )
+    .unwrap();
+    let ring = ring.to_str().unwrap();
+    let (code, ct, err) = edgectl(
+        &["encrypt", "--keyring", ring, "--record", "r1"],
+        b"top secret",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, pt, _) = edgectl(
+        &["decrypt", "--keyring", ring, "--record", "r1"],
+        ct.as_bytes(),
+    );
+    assert_eq!((code, pt.as_str()), (0, "top secret"));
+    let (code, _, err) = edgectl(
+        &["decrypt", "--keyring", ring, "--record", "r2"],
+        ct.as_bytes(),
+    );
+    assert_eq!(code, 1);
+    assert!(err.starts_with("edgectl: cannot decrypt"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_one_line() {
+    for (args, needle) in [
+        (
+            vec!["config", "validate", "/nonexistent/gateway.toml"],
+            "cannot read",
+        ),
+        (vec!["scan", "--kind", "nope"], "unknown --kind"),
+        (
+            vec!["slo", "report", "--data-dir", "/nonexistent"],
+            "no database",
+        ),
+    ] {
+        let (code, _, err) = edgectl(&args, b"");
+        assert_eq!(code, 1, "{args:?}");
+        assert!(
+            err.starts_with("edgectl: ") && err.contains(needle),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    let dir = temp_dir("cfg");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[gateway]\nmax_body_bytes = 0\n").unwrap();
+    let (code, _, err) = edgectl(&["config", "validate", bad.to_str().unwrap()], b"");
+    assert_eq!(code, 1);
+    assert!(err.contains("invalid gateway config"), "{err}");
+    let good = dir.join("good.toml");
+    std::fs::write(&good, edge_gateway_example()).unwrap();
+    let (code, out, _) = edgectl(&["config", "validate", good.to_str().unwrap()], b"");
+    assert_eq!(code, 0);
+    assert!(out.contains(": ok (1 providers"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn edge_gateway_example() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../edge-gateway/example-gateway.toml"
+    ))
+    .unwrap()
+}
