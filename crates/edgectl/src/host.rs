@@ -9,11 +9,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use edge_gateway::GatewayPorts;
 use edge_ports::{OsRandom, SystemClock, Timer};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 use zt_security::ratelimit::{Decision, Gcra, Quota, RateLimitError, RateLimitStore};
 
 use crate::client::HyperClient;
-use crate::sqlite::{SqliteAnalytics, SqliteKv, open};
+use crate::sqlite::{AnalyticsWriter, SqliteAnalytics, SqliteKv, open};
 
 /// `tokio::time::sleep`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -50,32 +50,110 @@ impl llm_router::Secrets for EnvSecrets {
     }
 }
 
-/// Exact GCRA limits shared by every thread and surviving restarts: the
-/// theoretical arrival time per key lives in SQLite and each decision is one
-/// `BEGIN IMMEDIATE` transaction (no read-modify-write race between threads
-/// or processes).
-pub struct SqliteRateLimits {
-    conn: Mutex<Connection>,
-    clock: SystemClock,
+/// Exact GCRA limits for the whole process, surviving restarts.
+///
+/// Decisions run in memory under one mutex shared by every thread (a
+/// decision is ~100 ns; no read-modify-write race, no per-request disk
+/// write). Changed keys are persisted to SQLite in one transaction by
+/// [`SharedRateLimits::persist`] (the server calls it every second and on
+/// shutdown), and loaded on start: after a crash at most the last second of
+/// spending is forgotten, in the client's favour by at most one second of
+/// quota. Entries whose TAT is in the past carry no state and are dropped.
+#[derive(Debug, Default)]
+pub struct SharedRateLimits {
+    state: Mutex<LimitState>,
 }
 
-impl std::fmt::Debug for SqliteRateLimits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteRateLimits").finish_non_exhaustive()
-    }
+#[derive(Debug, Default)]
+struct LimitState {
+    tat: std::collections::HashMap<String, u64>,
+    dirty: std::collections::HashSet<String>,
 }
 
-impl SqliteRateLimits {
-    /// Over `conn` (creates its table).
-    pub fn new(conn: Connection) -> Result<Self, String> {
+impl SharedRateLimits {
+    /// Loads the persisted state from `conn` (creating its table).
+    pub fn load(conn: &Connection) -> Result<Self, String> {
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS ratelimit (key TEXT PRIMARY KEY NOT NULL, tat INTEGER NOT NULL) WITHOUT ROWID;",
         )
         .map_err(|e| e.to_string())?;
+        let now = edge_ports::Clock::now_ms(&SystemClock::new());
+        let mut stmt = conn
+            .prepare("SELECT key, tat FROM ratelimit WHERE tat > ?1")
+            .map_err(|e| e.to_string())?;
+        let rows = stmt
+            .query_map(params![i64::try_from(now).unwrap_or(i64::MAX)], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(|e| e.to_string())?;
+        let mut tat = std::collections::HashMap::new();
+        for row in rows {
+            let (k, t) = row.map_err(|e| e.to_string())?;
+            tat.insert(k, u64::try_from(t).unwrap_or(0));
+        }
         Ok(Self {
-            conn: Mutex::new(conn),
-            clock: SystemClock::new(),
+            state: Mutex::new(LimitState {
+                tat,
+                dirty: Default::default(),
+            }),
         })
+    }
+
+    /// One decision.
+    pub fn decide(
+        &self,
+        key: &str,
+        quota: &Quota,
+        cost: u32,
+        now_ms: u64,
+    ) -> Result<Decision, RateLimitError> {
+        quota.validate()?;
+        let mut st = self.state.lock().map_err(|_| store_err("poisoned"))?;
+        let (decision, next) = Gcra::new(*quota).decide(st.tat.get(key).copied(), now_ms, cost);
+        if let Some(t) = next {
+            st.tat.insert(key.to_owned(), t);
+            st.dirty.insert(key.to_owned());
+        }
+        Ok(decision)
+    }
+
+    /// Writes changed keys to `conn` in one transaction and forgets keys
+    /// whose TAT has passed. Returns how many keys were written.
+    pub fn persist(&self, conn: &mut Connection, now_ms: u64) -> Result<usize, String> {
+        let (changed, expired): (Vec<(String, u64)>, Vec<String>) = {
+            let mut st = self.state.lock().map_err(|_| "poisoned".to_string())?;
+            let dirty: Vec<String> = st.dirty.drain().collect();
+            let changed = dirty
+                .iter()
+                .filter_map(|k| st.tat.get(k).map(|t| (k.clone(), *t)))
+                .collect();
+            let expired: Vec<String> = st
+                .tat
+                .iter()
+                .filter(|(_, t)| **t <= now_ms)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in &expired {
+                st.tat.remove(k);
+            }
+            (changed, expired)
+        };
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| e.to_string())?;
+        for (k, t) in &changed {
+            tx.execute(
+                "INSERT INTO ratelimit (key, tat) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET tat = excluded.tat",
+                params![k, i64::try_from(*t).unwrap_or(i64::MAX)],
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        for k in &expired {
+            tx.execute("DELETE FROM ratelimit WHERE key = ?1", params![k])
+                .map_err(|e| e.to_string())?;
+        }
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok(changed.len())
     }
 }
 
@@ -83,42 +161,19 @@ fn store_err(e: impl std::fmt::Display) -> RateLimitError {
     RateLimitError::Store(e.to_string())
 }
 
+/// The per-thread `RateLimitStore` view of the shared limits.
+struct LimitsPort(Arc<SharedRateLimits>);
+
 #[async_trait(?Send)]
-impl RateLimitStore for SqliteRateLimits {
+impl RateLimitStore for LimitsPort {
     async fn decide(
         &self,
         key: &str,
         quota: &Quota,
         cost: u32,
     ) -> Result<Decision, RateLimitError> {
-        use edge_ports::Clock;
-        quota.validate()?;
-        let mut conn = self.conn.lock().map_err(|_| store_err("poisoned"))?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(store_err)?;
-        let tat: Option<i64> = tx
-            .query_row(
-                "SELECT tat FROM ratelimit WHERE key = ?1",
-                params![key],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(store_err)?;
-        let (decision, next) = Gcra::new(*quota).decide(
-            tat.and_then(|t| u64::try_from(t).ok()),
-            self.clock.now_ms(),
-            cost,
-        );
-        if let Some(t) = next {
-            tx.execute(
-                "INSERT INTO ratelimit (key, tat) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET tat = excluded.tat",
-                params![key, i64::try_from(t).unwrap_or(i64::MAX)],
-            )
-            .map_err(store_err)?;
-        }
-        tx.commit().map_err(store_err)?;
-        Ok(decision)
+        let now = edge_ports::Clock::now_ms(&SystemClock::new());
+        self.0.decide(key, quota, cost, now)
     }
 }
 
@@ -126,27 +181,40 @@ impl RateLimitStore for SqliteRateLimits {
 pub struct ThreadStores {
     /// Request and cache data points.
     pub analytics: Arc<SqliteAnalytics>,
+    /// Security event data points.
+    pub security: Arc<SqliteAnalytics>,
 }
 
-/// Builds one thread's ports over the database at `db`.
+/// Builds one thread's ports over the database at `db`, sharing `limits`
+/// and the analytics `writer`.
 #[allow(clippy::arc_with_non_send_sync)] // one gateway per thread by design
-pub fn ports(db: &Path, secrets: EnvSecrets) -> Result<(GatewayPorts, ThreadStores), String> {
+pub fn ports(
+    db: &Path,
+    secrets: EnvSecrets,
+    limits: Arc<SharedRateLimits>,
+    writer: &AnalyticsWriter,
+) -> Result<(GatewayPorts, ThreadStores), String> {
     let clock: Arc<dyn edge_ports::Clock> = Arc::new(SystemClock::new());
     let kv = SqliteKv::new(open(db)?, clock.clone());
-    let analytics = Arc::new(SqliteAnalytics::new(open(db)?, clock.clone(), "requests"));
-    let security = Arc::new(SqliteAnalytics::new(open(db)?, clock.clone(), "security"));
-    let limits = SqliteRateLimits::new(open(db)?)?;
+    let analytics = Arc::new(writer.sink(open(db)?, clock.clone(), "requests"));
+    let security = Arc::new(writer.sink(open(db)?, clock.clone(), "security"));
     let ports = GatewayPorts {
         kv: Arc::new(kv),
         analytics: analytics.clone(),
-        security_analytics: security,
+        security_analytics: security.clone(),
         http: Arc::new(HyperClient::new()),
         clock,
         timer: Arc::new(TokioSleep),
         random: Arc::new(OsRandom),
         secrets: Arc::new(secrets),
-        rate_limits: Arc::new(limits),
+        rate_limits: Arc::new(LimitsPort(limits)),
         breakers: Box::new(llm_router::LocalOnly),
     };
-    Ok((ports, ThreadStores { analytics }))
+    Ok((
+        ports,
+        ThreadStores {
+            analytics,
+            security,
+        },
+    ))
 }

@@ -30,7 +30,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::watch;
 
-use crate::host::{self, EnvSecrets, ThreadStores};
+use std::sync::Arc;
+
+use crate::host::{self, EnvSecrets, SharedRateLimits, ThreadStores};
+use crate::sqlite::AnalyticsWriter;
 
 /// A response body that may stream from a non-`Send` gateway stream
 /// (hyper's HTTP/1 connections on a `LocalSet` do not need `Send`).
@@ -118,9 +121,11 @@ pub fn run(
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let limits = Arc::new(SharedRateLimits::load(&crate::sqlite::open(&cfg.db)?)?);
+    let writer = Arc::new(AnalyticsWriter::start(&cfg.db)?);
     // Fail fast on a bad config or database, before any thread starts.
     {
-        let (ports, _) = host::ports(&cfg.db, cfg.secrets.clone())?;
+        let (ports, _) = host::ports(&cfg.db, cfg.secrets.clone(), limits.clone(), &writer)?;
         Gateway::new(cfg.gateway.clone(), ports, cfg.version.clone()).map_err(|e| e.to_string())?;
     }
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -132,6 +137,8 @@ pub fn run(
         let cfg = cfg.clone();
         let stop = stop_rx.clone();
         let ready = ready_tx.clone();
+        let limits = limits.clone();
+        let writer = writer.clone();
         let h = std::thread::Builder::new()
             .name(format!("edgectl-{i}"))
             .spawn(move || {
@@ -146,7 +153,10 @@ pub fn run(
                     }
                 };
                 let local = tokio::task::LocalSet::new();
-                local.block_on(&rt, thread_main(i, l, cfg, threads, stop, ready));
+                local.block_on(
+                    &rt,
+                    thread_main(i, l, cfg, threads, limits, writer, stop, ready),
+                );
             })
             .map_err(|e| e.to_string())?;
         handles.push(h);
@@ -172,22 +182,60 @@ pub fn run(
     for h in handles {
         let _ = h.join();
     }
+    // Nothing is lost on a clean stop: queued analytics are written and the
+    // last rate-limit changes persist.
+    if let Ok(writer) = Arc::try_unwrap(writer) {
+        writer.join();
+    }
+    let mut conn = crate::sqlite::open(&cfg.db)?;
+    limits.persist(&mut conn, now_ms())?;
     Ok(())
 }
 
+fn now_ms() -> u64 {
+    use edge_ports::Clock;
+    edge_ports::SystemClock::new().now_ms()
+}
+
+/// Persists rate-limit changes every second (thread 0) until stopped.
+async fn persister(
+    limits: Arc<SharedRateLimits>,
+    db: std::path::PathBuf,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Ok(mut conn) = crate::sqlite::open(&db) else {
+        eprintln!("rate limits: cannot open {} to persist", db.display());
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        if let Err(e) = limits.persist(&mut conn, now_ms()) {
+            eprintln!("rate-limit persist failed (retried next second): {e}");
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn thread_main(
     index: usize,
     listener: std::net::TcpListener,
     cfg: ServeConfig,
     threads: usize,
+    limits: Arc<SharedRateLimits>,
+    writer: Arc<AnalyticsWriter>,
     mut stop: watch::Receiver<bool>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
-    let built = host::ports(&cfg.db, cfg.secrets.clone()).and_then(|(ports, stores)| {
-        Gateway::new(cfg.gateway.clone(), ports, cfg.version.clone())
-            .map(|g| (g, stores))
-            .map_err(|e| e.to_string())
-    });
+    let built = host::ports(&cfg.db, cfg.secrets.clone(), limits.clone(), &writer).and_then(
+        |(ports, stores)| {
+            Gateway::new(cfg.gateway.clone(), ports, cfg.version.clone())
+                .map(|g| (g, stores))
+                .map_err(|e| e.to_string())
+        },
+    );
     let (gateway, stores) = match built {
         Ok(x) => x,
         Err(e) => {
@@ -207,6 +255,9 @@ async fn thread_main(
         tokio::task::spawn_local(background(gateway.clone(), cfg.loop_interval, stop.clone()));
     }
     let stores = Rc::new(stores);
+    if index == 0 {
+        tokio::task::spawn_local(persister(limits.clone(), cfg.db.clone(), stop.clone()));
+    }
     let active = Rc::new(Cell::new(0usize));
     let max = (cfg.max_connections / threads).max(1);
     loop {

@@ -205,11 +205,107 @@ impl KvStore for SqliteKv {
 }
 
 /// Analytics data points in SQLite (one table, a `dataset` column), with
-/// Analytics Engine's validation.
+/// Analytics Engine's validation. `write` only queues the point; one
+/// writer thread per process inserts batches in single transactions (like
+/// Analytics Engine's asynchronous ingestion), so request threads never
+/// wait on the database. Queued points are written before the writer exits.
 pub struct SqliteAnalytics {
-    conn: Mutex<Connection>,
+    reader: Mutex<Connection>,
     clock: Arc<dyn Clock>,
     dataset: String,
+    queue: std::sync::mpsc::SyncSender<Queued>,
+}
+
+type Queued = (String, u64, DataPoint);
+
+/// Queue capacity; when full, `write` fails (counted by the caller) rather
+/// than letting memory grow without bound.
+const QUEUE: usize = 100_000;
+
+/// The process's analytics writer. Dropping every sender ends it after
+/// the queue drains; [`AnalyticsWriter::join`] waits for that.
+pub struct AnalyticsWriter {
+    sender: std::sync::mpsc::SyncSender<Queued>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for AnalyticsWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnalyticsWriter").finish_non_exhaustive()
+    }
+}
+
+impl AnalyticsWriter {
+    /// Starts the writer over the database at `path`.
+    pub fn start(path: &Path) -> Result<Self, String> {
+        let mut conn = open(path)?;
+        let (sender, rx) = std::sync::mpsc::sync_channel::<Queued>(QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("edgectl-analytics".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < 5_000 {
+                        match rx.try_recv() {
+                            Ok(p) => batch.push(p),
+                            Err(_) => break,
+                        }
+                    }
+                    if let Err(e) = insert(&mut conn, &batch) {
+                        eprintln!("analytics: {} points not stored: {e}", batch.len());
+                    }
+                    if batch.len() < 100 {
+                        // Let small batches grow: at most 50 ms of delay.
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(Self { sender, handle })
+    }
+
+    /// A sink for `dataset` feeding this writer, reading from `reader`.
+    pub fn sink(
+        &self,
+        reader: Connection,
+        clock: Arc<dyn Clock>,
+        dataset: &str,
+    ) -> SqliteAnalytics {
+        SqliteAnalytics {
+            reader: Mutex::new(reader),
+            clock,
+            dataset: dataset.to_owned(),
+            queue: self.sender.clone(),
+        }
+    }
+
+    /// Waits until every queued point is stored (all sinks must be dropped).
+    pub fn join(self) {
+        drop(self.sender);
+        let _ = self.handle.join();
+    }
+}
+
+fn insert(conn: &mut Connection, batch: &[Queued]) -> Result<(), String> {
+    let tx = conn.transaction().map_err(|e| e.to_string())?;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT INTO datapoints (ts_ms, dataset, index1, blobs, doubles) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(|e| e.to_string())?;
+        for (dataset, ts, point) in batch {
+            stmt.execute(params![
+                i64::try_from(*ts).unwrap_or(i64::MAX),
+                dataset,
+                point.indexes.first().cloned().unwrap_or_default(),
+                serde_json::to_string(&point.blobs).unwrap_or_default(),
+                serde_json::to_string(&point.doubles).unwrap_or_default(),
+            ])
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    tx.commit().map_err(|e| e.to_string())
 }
 
 impl std::fmt::Debug for SqliteAnalytics {
@@ -221,67 +317,62 @@ impl std::fmt::Debug for SqliteAnalytics {
 }
 
 impl SqliteAnalytics {
-    /// Points written to `dataset`.
-    pub fn new(conn: Connection, clock: Arc<dyn Clock>, dataset: &str) -> Self {
-        Self {
-            conn: Mutex::new(conn),
-            clock,
-            dataset: dataset.to_owned(),
-        }
+    /// Points of `dataset` since `since_ms`, oldest first, from the database
+    /// at `path` (for reports; no writer needed).
+    pub fn read(
+        path: &Path,
+        dataset: &str,
+        since_ms: u64,
+    ) -> Result<Vec<(u64, DataPoint)>, String> {
+        query(&open(path)?, dataset, since_ms)
     }
 
-    /// Points of this dataset since `since_ms`, oldest first.
+    /// Points of this dataset stored since `since_ms`, oldest first.
     pub fn since(&self, since_ms: u64) -> Result<Vec<(u64, DataPoint)>, String> {
-        let conn = self.conn.lock().map_err(|_| "poisoned".to_string())?;
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT ts_ms, index1, blobs, doubles FROM datapoints WHERE dataset = ?1 AND ts_ms >= ?2 ORDER BY ts_ms",
-            )
-            .map_err(|e| e.to_string())?;
-        let rows = stmt
-            .query_map(params![self.dataset, since_ms as i64], |r| {
+        let conn = self.reader.lock().map_err(|_| "poisoned".to_string())?;
+        query(&conn, &self.dataset, since_ms)
+    }
+}
+
+fn query(conn: &Connection, dataset: &str, since_ms: u64) -> Result<Vec<(u64, DataPoint)>, String> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT ts_ms, index1, blobs, doubles FROM datapoints WHERE dataset = ?1 AND ts_ms >= ?2 ORDER BY ts_ms",
+        )
+        .map_err(|e| e.to_string())?;
+    let rows = stmt
+        .query_map(
+            params![dataset, i64::try_from(since_ms).unwrap_or(i64::MAX)],
+            |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
                 ))
-            })
-            .map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (ts, index, blobs, doubles) = row.map_err(|e| e.to_string())?;
-            out.push((
-                u64::try_from(ts).unwrap_or(0),
-                DataPoint {
-                    indexes: vec![index],
-                    blobs: serde_json::from_str(&blobs).unwrap_or_default(),
-                    doubles: serde_json::from_str(&doubles).unwrap_or_default(),
-                },
-            ));
-        }
-        Ok(out)
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (ts, index, blobs, doubles) = row.map_err(|e| e.to_string())?;
+        out.push((
+            u64::try_from(ts).unwrap_or(0),
+            DataPoint {
+                indexes: vec![index],
+                blobs: serde_json::from_str(&blobs).unwrap_or_default(),
+                doubles: serde_json::from_str(&doubles).unwrap_or_default(),
+            },
+        ));
     }
+    Ok(out)
 }
 
 impl AnalyticsSink for SqliteAnalytics {
     fn write(&self, point: DataPoint) -> Result<(), AnalyticsError> {
         point.validate()?;
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| AnalyticsError::Backend("poisoned".into()))?;
-        conn.execute(
-            "INSERT INTO datapoints (ts_ms, dataset, index1, blobs, doubles) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                self.clock.now_ms() as i64,
-                self.dataset,
-                point.indexes.first().cloned().unwrap_or_default(),
-                serde_json::to_string(&point.blobs).unwrap_or_default(),
-                serde_json::to_string(&point.doubles).unwrap_or_default(),
-            ],
-        )
-        .map_err(|e| AnalyticsError::Backend(e.to_string()))?;
-        Ok(())
+        self.queue
+            .try_send((self.dataset.clone(), self.clock.now_ms(), point))
+            .map_err(|e| AnalyticsError::Backend(format!("analytics queue: {e}")))
     }
 }

@@ -198,12 +198,9 @@ pub fn slo_report(db: &Path) -> Result<(), String> {
             db.display()
         ));
     }
-    let clock: std::sync::Arc<dyn edge_ports::Clock> =
-        std::sync::Arc::new(edge_ports::SystemClock::new());
-    let analytics =
-        crate::sqlite::SqliteAnalytics::new(crate::sqlite::open(db)?, clock.clone(), "requests");
-    let now = clock.now_ms();
-    let points = analytics.since(now.saturating_sub(3_600_000))?;
+    let now = edge_ports::SystemClock::new().now_ms();
+    let points =
+        crate::sqlite::SqliteAnalytics::read(db, "requests", now.saturating_sub(3_600_000))?;
     let mut lat = Vec::new();
     let (mut n, mut errors) = (0u64, 0u64);
     for (_, p) in points.iter().filter(|(_, p)| p.doubles.len() == 2) {

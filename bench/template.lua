@@ -1,0 +1,3 @@
+-- wrk script: GET a cached prompt template.
+wrk.method = "GET"
+wrk.headers["user-agent"] = "wrk-bench"
