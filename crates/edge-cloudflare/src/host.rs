@@ -62,7 +62,8 @@ pub fn load_config(env: &Env, bundled: &str) -> Result<GatewayConfig, ApiError> 
     parsed.map_err(|e| ApiError::internal("misconfigured", e.to_string()))
 }
 
-/// The gateway's ports from the standard bindings: `EDGE_KV`,
+/// The gateway's ports from the standard bindings: `EDGE_KV` (and the
+/// optional `CACHE_KV`, `SECURITY_KV`),
 /// `EDGE_ANALYTICS`, `EDGE_SECURITY`, secrets, and `rate_limits`.
 #[allow(clippy::arc_with_non_send_sync)] // Workers isolates are single-threaded
 pub fn gateway_ports(
@@ -75,8 +76,15 @@ pub fn gateway_ports(
             format!("KV binding EDGE_KV is missing: {e}"),
         )
     })?;
+    let optional_kv = |binding: &str| -> Option<Arc<dyn edge_ports::KvStore>> {
+        env.kv(binding).ok().map(|k| {
+            Arc::new(WorkersKv::new(k, WorkersClock::new())) as Arc<dyn edge_ports::KvStore>
+        })
+    };
     Ok(GatewayPorts {
         kv: Arc::new(WorkersKv::new(kv, WorkersClock::new())),
+        cache_kv: optional_kv("CACHE_KV"),
+        security_kv: optional_kv("SECURITY_KV"),
         analytics: dataset(env, "EDGE_ANALYTICS"),
         security_analytics: dataset(env, "EDGE_SECURITY"),
         http: Arc::new(WorkersFetch),

@@ -132,13 +132,16 @@ impl Gateway {
             .map_err(|e| ConfigError::at("router", e))?;
         let cache = EdgeCache::new(
             cfg.cache.clone(),
-            ports.kv.clone(),
+            ports.cache_kv.clone().unwrap_or_else(|| ports.kv.clone()),
             ports.analytics.clone(),
             ports.clock.clone(),
         )
         .map_err(|e| ConfigError::at("cache", e))?;
         let events = EventLog::new(
-            ports.kv.clone(),
+            ports
+                .security_kv
+                .clone()
+                .unwrap_or_else(|| ports.kv.clone()),
             ports.security_analytics.clone(),
             ports.clock.clone(),
             ports.random.clone(),

@@ -11,8 +11,14 @@ use zt_security::ratelimit::{MemoryStore, RateLimitStore};
 
 /// Everything platform-specific the gateway needs.
 pub struct GatewayPorts {
-    /// Workers KV (or SQLite natively).
+    /// Workers KV (or SQLite natively): routing state, health, features,
+    /// deployment metrics — and cache entries and security events when the
+    /// two namespaces below are not given.
     pub kv: Arc<dyn KvStore>,
+    /// A separate namespace for cache entries (`CACHE_KV`).
+    pub cache_kv: Option<Arc<dyn KvStore>>,
+    /// A separate namespace for the security event log (`SECURITY_KV`).
+    pub security_kv: Option<Arc<dyn KvStore>>,
     /// Request data points.
     pub analytics: Arc<dyn AnalyticsSink>,
     /// Security event data points (a separate dataset).
@@ -56,6 +62,8 @@ impl GatewayPorts {
         let clock_arc: Arc<dyn Clock> = Arc::new(clock.clone());
         Self {
             kv: Arc::new(MemoryKv::new(clock.clone())),
+            cache_kv: None,
+            security_kv: None,
             analytics: Arc::new(MemoryAnalytics::new()),
             security_analytics: Arc::new(MemoryAnalytics::new()),
             http: Arc::new(llm_router::MockProvider),

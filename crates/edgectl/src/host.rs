@@ -200,6 +200,8 @@ pub fn ports(
     let security = Arc::new(writer.sink(open(db)?, clock.clone(), "security"));
     let ports = GatewayPorts {
         kv: Arc::new(kv),
+        cache_kv: None,
+        security_kv: None,
         analytics: analytics.clone(),
         security_analytics: security.clone(),
         http: Arc::new(HyperClient::new()),
