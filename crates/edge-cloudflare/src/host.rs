@@ -59,7 +59,27 @@ pub fn load_config(env: &Env, bundled: &str) -> Result<GatewayConfig, ApiError> 
     } else {
         GatewayConfig::from_toml(&text)
     };
-    parsed.map_err(|e| ApiError::internal("misconfigured", e.to_string()))
+    let mut cfg = parsed.map_err(|e| ApiError::internal("misconfigured", e.to_string()))?;
+    // With a `version_metadata` binding, this Worker version labels its own
+    // metrics, so a gradual deployment's gate can judge each version.
+    if let Some(id) = version_id(env) {
+        cfg.gateway.deployment = id;
+    }
+    Ok(cfg)
+}
+
+/// The Worker version id from the `CF_VERSION_METADATA` binding, if bound.
+fn version_id(env: &Env) -> Option<String> {
+    let meta = Reflect::get(env.as_ref(), &JsValue::from_str("CF_VERSION_METADATA")).ok()?;
+    let id = Reflect::get(&meta, &JsValue::from_str("id"))
+        .ok()?
+        .as_string()?;
+    let id: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(64)
+        .collect();
+    (!id.is_empty()).then_some(id)
 }
 
 /// The gateway's ports from the standard bindings: `EDGE_KV` (and the

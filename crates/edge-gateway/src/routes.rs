@@ -36,7 +36,7 @@ pub(crate) async fn dispatch(
     match (method, path.as_str()) {
         (Method::POST, "/v1/chat/completions") => crate::chat::chat(gw, req, ctx, caller, bg).await,
         (Method::GET, "/v1/models") => Ok(models(gw)),
-        (Method::GET | Method::HEAD, "/status") => status(gw).await,
+        (Method::GET | Method::HEAD, "/status") => status(gw, req.uri().query()).await,
         (Method::GET | Method::HEAD, p) if p.starts_with(TEMPLATES_PREFIX) => {
             template(gw, &req, ctx, caller, bg).await
         }
@@ -116,8 +116,36 @@ async fn template(
     Ok(Response::from_parts(parts, Body::from(body)))
 }
 
-async fn status(gw: &Gateway) -> Result<Response<Body>, ApiError> {
+/// `GET /status[?deployment=NAME&window_min=N]`: version, providers, the
+/// rollout, and the request metrics of one deployment (default: this one)
+/// over the last N minutes (default 5, at most 60) — the deploy gate reads
+/// its error rate and p95.
+async fn status(gw: &Gateway, query: Option<&str>) -> Result<Response<Body>, ApiError> {
     let router = &gw.inner.router;
+    let mut deployment = gw.inner.cfg.gateway.deployment.clone();
+    let mut window_min: u64 = 5;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = crate::path::percent_decode(v)?;
+        match k {
+            "deployment" if !v.is_empty() && v.len() <= 64 => deployment = v,
+            "window_min" => {
+                window_min = v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|w| (1..=60).contains(w))
+                    .ok_or_else(|| {
+                        ApiError::bad_request("invalid_query", "window_min must be 1-60")
+                    })?;
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    format!("unknown or invalid parameter {k:?}"),
+                ));
+            }
+        }
+    }
     let providers: Vec<_> = router
         .config()
         .providers
@@ -130,6 +158,13 @@ async fn status(gw: &Gateway) -> Result<Response<Body>, ApiError> {
         })
         .collect();
     let rollout = gw.rollout().await;
+    let since = gw.inner.clock.now_ms().saturating_sub(window_min * 60_000);
+    let m = gw.inner.deploy_metrics.read(&deployment, since).await?;
+    let error_rate = if m.requests == 0 {
+        0.0
+    } else {
+        m.errors as f64 / m.requests as f64
+    };
     Ok(json_response(
         StatusCode::OK,
         &json!({
@@ -137,6 +172,14 @@ async fn status(gw: &Gateway) -> Result<Response<Body>, ApiError> {
             "deployment": gw.inner.cfg.gateway.deployment,
             "providers": providers,
             "rollout": rollout,
+            "metrics": {
+                "deployment": deployment,
+                "window_min": window_min,
+                "requests": m.requests,
+                "errors": m.errors,
+                "error_rate": error_rate,
+                "p95_ms": m.quantile_ms(0.95),
+            },
         }),
     ))
 }

@@ -454,6 +454,10 @@ min_requests = 0
     assert!(seen["v2"] >= 10 && seen["v1"] >= 10, "{seen:?}");
     let m = block_on(g.deployment_metrics().read("v2", 0)).unwrap();
     assert_eq!((m.requests, m.errors), (seen["v2"] as u64 * 2, 0));
+    let st = get(&g, "/status?deployment=v2&window_min=5").json();
+    assert_eq!(st["metrics"]["requests"], seen["v2"] as u64 * 2, "{st}");
+    assert_eq!(st["metrics"]["error_rate"], 0.0);
+    assert_eq!(get(&g, "/status?window_min=0").status, 400);
     let d = block_on(g.canary_tick()).unwrap();
     assert!(
         matches!(d, Decision::Advance { to_percent, .. } if to_percent == 100.0),
