@@ -165,6 +165,7 @@ pub fn request_context(req: &Request) -> RequestContext {
         client_ip: header("cf-connecting-ip"),
         request_id: header("cf-ray").unwrap_or_default(),
         bot_management: bot,
+        https: req.url().is_ok_and(|u| u.scheme() == "https"),
     }
 }
 

@@ -25,6 +25,8 @@ pub struct RequestContext {
     pub request_id: String,
     /// Bot Management signal, when the plan provides it.
     pub bot_management: Option<zt_security::bot::BotManagement>,
+    /// The client connected over HTTPS (adds `Strict-Transport-Security`).
+    pub https: bool,
 }
 
 /// A boxed, non-`Send` background task.

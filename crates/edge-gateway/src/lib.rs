@@ -322,6 +322,14 @@ impl Gateway {
         set(h, "x-request-id", &ctx.request_id);
         set(h, "server-timing", &timings.header());
         set(h, "x-content-type-options", "nosniff");
+        set(h, "referrer-policy", "no-referrer");
+        if ctx.https {
+            set(
+                h,
+                "strict-transport-security",
+                "max-age=31536000; includeSubDomains",
+            );
+        }
         if !h.contains_key("x-cache-status") {
             set(h, "x-cache-status", "BYPASS");
         }
