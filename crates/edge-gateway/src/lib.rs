@@ -58,6 +58,7 @@ pub use context::{CollectTasks, RequestContext, Task, WaitUntil};
 pub use deploy_metrics::{DeploymentMetrics, MinuteCounts};
 pub use error::ApiError;
 pub use ports::GatewayPorts;
+pub use routes::ROUTES;
 
 use edge_cache::EdgeCache;
 use edge_ports::http::Body;

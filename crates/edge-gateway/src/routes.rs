@@ -8,6 +8,25 @@ use serde_json::json;
 use crate::context::{RequestContext, WaitUntil};
 use crate::{ApiError, Caller, Gateway, json_response};
 
+/// Every route the gateway serves (method, OpenAPI path template); the
+/// OpenAPI document in `docs/openapi.json` must list exactly these
+/// (checked by `tests/openapi.rs`). HEAD is served wherever GET is.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/status"),
+    ("GET", "/v1/models"),
+    ("POST", "/v1/chat/completions"),
+    ("GET", "/api/prompts/templates/{id}"),
+    ("POST", "/admin/cache/purge"),
+    ("GET", "/admin/features"),
+    ("PUT", "/admin/features"),
+    ("POST", "/admin/canary"),
+    ("GET", "/admin/canary/{name}"),
+    ("POST", "/admin/canary/{name}/advance"),
+    ("POST", "/admin/canary/{name}/rollback"),
+    ("GET", "/admin/security/events"),
+];
+
 /// The prompt-templates route prefix.
 pub(crate) const TEMPLATES_PREFIX: &str = "/api/prompts/templates/";
 
