@@ -5,13 +5,28 @@ use zt_security::threat::{
     Input, InputKind, ThreatConfig, ThreatScanner, normalize_text, scan_request,
 };
 
-fn corpus(name: &str) -> Vec<String> {
+/// Non-blank corpus lines with their 1-based line numbers.
+fn corpus_numbered(name: &str) -> Vec<(usize, String)> {
     let path = format!("{}/tests/corpus/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l.to_string()))
+        .collect()
+}
+
+fn corpus(name: &str) -> Vec<String> {
+    corpus_numbered(name).into_iter().map(|(_, l)| l).collect()
+}
+
+/// Even-numbered lines (tuning half) or odd-numbered lines (holdout half).
+fn half(name: &str, even: bool) -> Vec<String> {
+    corpus_numbered(name)
+        .into_iter()
+        .filter(|(n, _)| (n % 2 == 0) == even)
+        .map(|(_, l)| l)
         .collect()
 }
 
@@ -35,19 +50,48 @@ fn corpora_detection_and_false_positive_rates() {
     println!("sqli detection: {sh}/{} = {sr:.2}%", sqli.len());
     println!("xss detection:  {xh}/{} = {xr:.2}%", xss.len());
     println!("benign false positives: {bh}/{} = {br:.2}%", benign.len());
-    if std::env::var("SHOW_MISSES").is_ok() {
-        for l in sqli.iter().chain(&xss).filter(|l| !attack(l)) {
+    if let Ok(which) = std::env::var("SHOW_MISSES") {
+        // SHOW_MISSES=even shows only the tuning half, so the holdout stays unseen.
+        let pick = |name: &str| match which.as_str() {
+            "even" => half(name, true),
+            "odd" => half(name, false),
+            _ => corpus(name),
+        };
+        let s = ThreatScanner::default();
+        for l in pick("sqli.txt")
+            .iter()
+            .chain(&pick("xss.txt"))
+            .filter(|l| !attack(l))
+        {
             println!("MISS {l}");
         }
-        for l in benign.iter().filter(|l| attack(l)) {
-            println!("FP {l}");
+        for l in pick("benign.txt").iter().filter(|l| attack(l)) {
+            let ids: Vec<&str> = s
+                .rules_for(InputKind::Query, l)
+                .iter()
+                .map(|r| r.id)
+                .collect();
+            println!("FP {l}  {ids:?}");
         }
     }
-    // Floors at the measured level (the brief's 95% target is not reached yet
-    // for SQLi: see the crate report); FP stays under the 1% target.
     assert!(sr >= 66.0, "sqli detection {sr}");
     assert!(xr >= 88.0, "xss detection {xr}");
     assert!(br <= 1.0, "false positives {br}");
+}
+
+/// Tuning happens on even-numbered corpus lines; odd-numbered lines are the
+/// holdout. Both are printed so overfitting shows as a gap between them.
+#[test]
+fn tuning_and_holdout_halves() {
+    for (label, even) in [("even (tuning)", true), ("odd (holdout)", false)] {
+        let (_, sr) = rate(&half("sqli.txt", even));
+        let (_, xr) = rate(&half("xss.txt", even));
+        let (_, br) = rate(&half("benign.txt", even));
+        println!("{label}: sqli {sr:.2}%  xss {xr:.2}%  false positives {br:.2}%");
+        assert!(sr >= 66.0, "{label} sqli detection {sr}");
+        assert!(xr >= 88.0, "{label} xss detection {xr}");
+        assert!(br <= 1.0, "{label} false positives {br}");
+    }
 }
 
 #[test]

@@ -23,6 +23,8 @@
 mod normalize;
 mod request;
 mod rules;
+mod sql_expr;
+mod sql_kw;
 mod sql_lex;
 mod sqli;
 mod xss;

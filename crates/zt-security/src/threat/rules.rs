@@ -144,6 +144,13 @@ rule!(
     1,
     "MySQL executable comment /*!"
 );
+rule!(
+    SQLI_EXPR,
+    "sqli-expr",
+    Critical,
+    1,
+    "value reads as a SQL expression with SQL-only operators or functions"
+);
 rule!(SQLI_FUNC, "sqli-func", Warning, 1, "SQL function call");
 rule!(SQLI_HEX, "sqli-hex", Notice, 2, "hex literal");
 rule!(XSS_SCRIPT, "xss-script", Critical, 1, "<script> tag");

@@ -5,12 +5,22 @@
 //! comments. `--` and `#` only start comments in a SQL-token context, so
 //! `a--b`, `C#` and `#anchor` stay plain text.
 
+pub(crate) use super::sql_kw::Kw;
+use super::sql_kw::classify;
+
 /// The kind of a SQL token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum T {
     /// A string literal; `closed` is false when it runs to end of input.
     Str {
         closed: bool,
+        /// The body contains whitespace (prose-like).
+        ws: bool,
+        /// The quote character.
+        quote: u8,
+        /// The body is 1–5 bytes (`'1`, `'a`: the tail that balances the
+        /// application's closing quote).
+        short: bool,
     },
     Num,
     /// A hex/binary literal such as `0x414243`.
@@ -24,8 +34,10 @@ pub(crate) enum T {
     Cmp,
     /// Arithmetic / bitwise / concatenation.
     Arith,
-    /// `||`, `&&`, `!` used as logic.
+    /// `||`, `&&`.
     LogicOp,
+    /// A lone `!` (prefix negation).
+    Bang,
     LParen,
     RParen,
     Comma,
@@ -36,204 +48,12 @@ pub(crate) enum T {
     Other,
 }
 
-/// Keyword classes that matter for injection structure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kw {
-    Ident,
-    Or,
-    And,
-    Xor,
-    Not,
-    Union,
-    Select,
-    From,
-    Where,
-    Order,
-    Group,
-    By,
-    Having,
-    Limit,
-    Into,
-    Procedure,
-    Insert,
-    Update,
-    Delete,
-    Drop,
-    Create,
-    Alter,
-    Truncate,
-    Exec,
-    Declare,
-    Shutdown,
-    Waitfor,
-    Delay,
-    Table,
-    Set,
-    Values,
-    Like,
-    Is,
-    In,
-    Between,
-    True,
-    False,
-    Null,
-    Case,
-    When,
-    Exists,
-    As,
-    All,
-    Distinct,
-    /// A known SQL function name (only a function when followed by `(`).
-    Func,
-    /// A time-delay function (`sleep`, `benchmark`, `pg_sleep`, ...).
-    TimeFunc,
-    /// Objects that only show up in attacks (`information_schema`, ...).
-    Danger,
-}
-
 /// One token.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Tok {
     pub t: T,
     /// Whitespace or a comment preceded this token.
     pub spaced: bool,
-}
-
-fn classify(w: &[u8]) -> Kw {
-    match w {
-        b"or" => Kw::Or,
-        b"and" => Kw::And,
-        b"xor" => Kw::Xor,
-        b"not" => Kw::Not,
-        b"union" => Kw::Union,
-        b"select" => Kw::Select,
-        b"from" => Kw::From,
-        b"where" => Kw::Where,
-        b"order" => Kw::Order,
-        b"group" => Kw::Group,
-        b"by" => Kw::By,
-        b"having" => Kw::Having,
-        b"limit" => Kw::Limit,
-        b"into" => Kw::Into,
-        b"procedure" => Kw::Procedure,
-        b"insert" => Kw::Insert,
-        b"update" => Kw::Update,
-        b"delete" => Kw::Delete,
-        b"drop" => Kw::Drop,
-        b"create" => Kw::Create,
-        b"alter" => Kw::Alter,
-        b"truncate" => Kw::Truncate,
-        b"exec" | b"execute" => Kw::Exec,
-        b"declare" => Kw::Declare,
-        b"shutdown" => Kw::Shutdown,
-        b"waitfor" => Kw::Waitfor,
-        b"delay" | b"time" => Kw::Delay,
-        b"table" | b"database" | b"schema" | b"user" | b"view" | b"procedure_" => Kw::Table,
-        b"set" => Kw::Set,
-        b"values" => Kw::Values,
-        b"like" | b"rlike" | b"regexp" | b"sounds" | b"glob" => Kw::Like,
-        b"is" => Kw::Is,
-        b"in" => Kw::In,
-        b"between" => Kw::Between,
-        b"true" => Kw::True,
-        b"false" => Kw::False,
-        b"null" => Kw::Null,
-        b"case" => Kw::Case,
-        b"when" => Kw::When,
-        b"exists" => Kw::Exists,
-        b"as" => Kw::As,
-        b"all" => Kw::All,
-        b"distinct" | b"distinctrow" => Kw::Distinct,
-        b"sleep" | b"benchmark" | b"pg_sleep" | b"randomblob" | b"receive_message"
-        | b"sys_eval" | b"get_lock" => Kw::TimeFunc,
-        b"information_schema"
-        | b"xp_cmdshell"
-        | b"sysobjects"
-        | b"syscolumns"
-        | b"load_file"
-        | b"outfile"
-        | b"dumpfile"
-        | b"pg_shadow"
-        | b"sysdatabases"
-        | b"extractvalue"
-        | b"updatexml"
-        | b"name_const"
-        | b"utl_inaddr"
-        | b"utl_http"
-        | b"dbms_pipe"
-        | b"sp_executesql"
-        | b"xp_dirtree"
-        | b"sqlite_master"
-        | b"pg_catalog"
-        | b"all_tables"
-        | b"sys_context"
-        | b"msysobjects"
-        | b"xmltype"
-        | b"sp_password"
-        | b"openrowset" => Kw::Danger,
-        b"concat"
-        | b"concat_ws"
-        | b"group_concat"
-        | b"char"
-        | b"chr"
-        | b"ascii"
-        | b"substring"
-        | b"substr"
-        | b"mid"
-        | b"version"
-        | b"current_user"
-        | b"if"
-        | b"ifnull"
-        | b"isnull"
-        | b"count"
-        | b"floor"
-        | b"rand"
-        | b"cast"
-        | b"convert"
-        | b"hex"
-        | b"unhex"
-        | b"md5"
-        | b"length"
-        | b"ord"
-        | b"elt"
-        | b"make_set"
-        | b"row"
-        | b"sysdate"
-        | b"now"
-        | b"nullif"
-        | b"coalesce"
-        | b"char_length"
-        | b"system_user"
-        | b"session_user"
-        | b"left"
-        | b"right"
-        | b"reverse"
-        | b"exp"
-        | b"instr"
-        | b"locate"
-        | b"position"
-        | b"lower"
-        | b"upper"
-        | b"db_name"
-        | b"user_name"
-        | b"current_database"
-        | b"to_char"
-        | b"iif"
-        | b"len"
-        | b"unicode"
-        | b"nchar"
-        | b"sha1"
-        | b"json_keys"
-        | b"json_extract"
-        | b"polygon"
-        | b"multipoint"
-        | b"geometrycollection"
-        | b"linestring"
-        | b"sqlite_version"
-        | b"last_insert_rowid"
-        | b"pi" => Kw::Func,
-        _ => Kw::Ident,
-    }
 }
 
 fn is_word(b: u8) -> bool {
@@ -254,7 +74,12 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
             return None;
         }
         toks.push(Tok {
-            t: T::Str { closed: true },
+            t: T::Str {
+                closed: true,
+                ws: has_ws(&s[..end]),
+                quote: q,
+                short: (2..=6).contains(&end),
+            },
             spaced: false,
         });
         i = end;
@@ -273,7 +98,13 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
             b'\'' | b'"' => {
                 let (end, closed) = scan_string(s, i + 1, b);
                 i = end;
-                T::Str { closed }
+                let body = end - start - 1 - usize::from(closed);
+                T::Str {
+                    closed,
+                    ws: has_ws(&s[start..end]),
+                    quote: b,
+                    short: (1..=5).contains(&body),
+                }
             }
             b'`' => {
                 let (end, _) = scan_string(s, i + 1, b'`');
@@ -300,12 +131,20 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                             i += 1;
                         }
                     }
-                    // `1abc` is an identifier-ish word, not a number.
+                    // `1abc` is an identifier-ish word, not a number, but
+                    // `1union` / `1from` is a number glued to a keyword.
                     if i < n && is_word(s[i]) {
-                        while i < n && is_word(s[i]) {
-                            i += 1;
+                        let w = i;
+                        let mut e = i;
+                        while e < n && is_word(s[e]) {
+                            e += 1;
                         }
-                        T::Word(Kw::Ident)
+                        if classify(&s[w..e]) != Kw::Ident {
+                            T::Num
+                        } else {
+                            i = e;
+                            T::Word(Kw::Ident)
+                        }
                     } else {
                         T::Num
                     }
@@ -387,13 +226,45 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                 i += 1;
                 T::Cmp
             }
+            b':' if next == Some(b':') => {
+                // PostgreSQL cast `x::int`.
+                i += 2;
+                T::Arith
+            }
+            b':' if next == Some(b'=') => {
+                i += 2;
+                T::Cmp
+            }
+            b'\\' if next == Some(b'n') && !s.get(i + 2).is_some_and(|&c| is_word(c)) => {
+                // MySQL `\N` is NULL.
+                i += 2;
+                T::Word(Kw::Null)
+            }
+            b'[' => {
+                // `[name]` is a T-SQL quoted identifier.
+                let e = s[i + 1..]
+                    .iter()
+                    .take(64)
+                    .position(|&c| c == b']')
+                    .filter(|&p| p > 0 && s[i + 1..i + 1 + p].iter().all(|&c| is_word(c)));
+                match e {
+                    Some(p) => {
+                        i += p + 2;
+                        T::Word(Kw::Ident)
+                    }
+                    None => {
+                        i += 1;
+                        T::Other
+                    }
+                }
+            }
             b'<' | b'>' | b'!' => {
                 i += 1;
                 while i < n && matches!(s[i], b'=' | b'>' | b'<') && i - start < 3 {
                     i += 1;
                 }
                 if b == b'!' && i == start + 1 {
-                    T::LogicOp
+                    T::Bang
                 } else {
                     T::Cmp
                 }
@@ -468,4 +339,8 @@ fn line_end(s: &[u8], i: usize) -> usize {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(s.len(), |p| i + p)
+}
+
+fn has_ws(body: &[u8]) -> bool {
+    body.iter().any(|&b| b <= b' ')
 }

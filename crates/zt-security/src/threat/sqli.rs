@@ -9,6 +9,7 @@
 //! never matches.
 
 use super::rules::{self, Rule};
+use super::sql_expr::{self, Expr, close_paren, ends_clean, is_call, kw, t};
 use super::sql_lex::{Kw, T, Tok, lex};
 
 /// Injection structure follows the quote break closely; later tokens in a
@@ -20,6 +21,7 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     if let Some(ts) = lex(s, None, usize::MAX) {
         scan_anywhere(&ts, out);
         scan_bare(&ts, out);
+        bare_expr(&ts, out);
     }
     for q in [b'\'', b'"'] {
         if s.contains(&q)
@@ -27,7 +29,7 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
         {
             let tail_spaced = s.iter().take_while(|&&b| b != q).any(|&b| b <= b' ');
             scan_anywhere(&ts, out);
-            scan_break(&ts, tail_spaced, out);
+            scan_break(&ts, q, tail_spaced, out);
         }
     }
     if s.windows(3).any(|w| w == b"/*!") {
@@ -41,29 +43,12 @@ fn add(out: &mut Vec<&'static Rule>, r: &'static Rule) {
     }
 }
 
-fn kw(ts: &[Tok], i: usize) -> Option<Kw> {
-    match ts.get(i).map(|t| t.t) {
-        Some(T::Word(k)) => Some(k),
-        _ => None,
-    }
-}
-
-fn t(ts: &[Tok], i: usize) -> Option<T> {
-    ts.get(i).map(|t| t.t)
-}
-
 fn is_logic(ts: &[Tok], i: usize) -> bool {
     matches!(kw(ts, i), Some(Kw::Or | Kw::And | Kw::Xor)) || t(ts, i) == Some(T::LogicOp)
 }
 
 fn is_literal(x: Option<T>) -> bool {
     matches!(x, Some(T::Num | T::Hex | T::Str { .. } | T::Var { .. }))
-}
-
-/// A call `name(` with no space before the parenthesis.
-fn is_call(ts: &[Tok], i: usize) -> bool {
-    matches!(t(ts, i), Some(T::Word(_)))
-        && ts.get(i + 1).is_some_and(|x| x.t == T::LParen && !x.spaced)
 }
 
 /// After `select`: does it look like a column list rather than prose?
@@ -87,39 +72,22 @@ fn select_has_args(ts: &[Tok], j: usize) -> bool {
 
 /// Skips one simple operand (literal, word, call, parenthesised group).
 fn operand_end(ts: &[Tok], mut i: usize) -> Option<usize> {
-    while matches!(t(ts, i), Some(T::Arith | T::LogicOp)) || kw(ts, i) == Some(Kw::Not) {
+    while matches!(t(ts, i), Some(T::Arith | T::LogicOp | T::Bang)) || kw(ts, i) == Some(Kw::Not) {
         i += 1;
     }
     match t(ts, i)? {
-        T::LParen => close_paren(ts, i),
-        T::Word(_) if is_call(ts, i) => close_paren(ts, i + 1),
+        T::LParen => Some(close_paren(ts, i)),
+        T::Word(_) if is_call(ts, i) => Some(close_paren(ts, i + 1)),
         T::Num | T::Hex | T::Str { .. } | T::Var { .. } => Some(i + 1),
         T::Word(Kw::Ident | Kw::True | Kw::False | Kw::Null | Kw::Func | Kw::Table) => Some(i + 1),
         _ => None,
     }
 }
 
-fn close_paren(ts: &[Tok], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (k, x) in ts.iter().enumerate().skip(open) {
-        match x.t {
-            T::LParen => depth += 1,
-            T::RParen => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Some(k + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    Some(ts.len())
-}
-
 /// What follows a boolean operator in an injected position.
 fn logic_tail(ts: &[Tok], i: usize, lone_literal_ok: bool) -> bool {
     let mut k = i;
-    while kw(ts, k) == Some(Kw::Not) || t(ts, k) == Some(T::LogicOp) {
+    while kw(ts, k) == Some(Kw::Not) || matches!(t(ts, k), Some(T::LogicOp | T::Bang)) {
         k += 1;
     }
     match t(ts, k) {
@@ -144,11 +112,16 @@ fn logic_tail(ts: &[Tok], i: usize, lone_literal_ok: bool) -> bool {
             lone_literal_ok
                 && matches!(
                     t(ts, k),
-                    Some(T::Num | T::Hex | T::Var { .. } | T::Str { closed: true })
+                    Some(T::Num | T::Hex | T::Var { .. } | T::Str { closed: true, .. })
                 )
         }
         _ => false,
     }
+}
+
+/// `name(` with no space before the parenthesis.
+fn tight_call(ts: &[Tok], i: usize) -> bool {
+    is_call(ts, i) && ts.get(i + 1).is_some_and(|x| !x.spaced)
 }
 
 fn scan_anywhere(ts: &[Tok], out: &mut Vec<&'static Rule>) {
@@ -178,7 +151,7 @@ fn scan_anywhere(ts: &[Tok], out: &mut Vec<&'static Rule>) {
             T::Word(Kw::Danger) => add(out, &rules::SQLI_DANGER_OBJECT),
             T::Word(Kw::Select) if select_from(ts, i + 1) => add(out, &rules::SQLI_SELECT),
             T::Var { sys: true } => add(out, &rules::SQLI_SYSVAR),
-            T::Word(Kw::Func | Kw::Table) if is_call(ts, i) => add(out, &rules::SQLI_FUNC),
+            T::Word(Kw::Func | Kw::Table) if tight_call(ts, i) => add(out, &rules::SQLI_FUNC),
             T::Word(Kw::Or | Kw::And | Kw::Xor) | T::LogicOp if tautology(ts, i + 1) => {
                 add(out, &rules::SQLI_TAUTOLOGY);
             }
@@ -243,9 +216,21 @@ fn stmt_start(ts: &[Tok], i: usize) -> bool {
     match kw(ts, i) {
         Some(Kw::Select) => select_has_args(ts, i),
         Some(Kw::Insert) => kw(ts, i + 1) == Some(Kw::Into),
-        Some(Kw::Delete) => kw(ts, i + 1) == Some(Kw::From),
+        Some(Kw::Delete) => ts[i..].iter().take(4).any(|x| x.t == T::Word(Kw::From)),
+        Some(Kw::Stmt) => match t(ts, i + 1) {
+            // `if 1=1 drop ...`, `if(`, `begin ... end`, `load data`, `goto x`.
+            Some(T::LParen | T::Num | T::Word(Kw::Not | Kw::Exists)) => true,
+            Some(T::Word(Kw::Ident)) => {
+                matches!(t(ts, i + 2), None | Some(T::Semi | T::Comment | T::Word(_)))
+                    && ts.len() - i <= 8
+            }
+            Some(T::Word(Kw::Shutdown | Kw::Declare | Kw::Select | Kw::Exec)) => true,
+            _ => false,
+        },
         Some(Kw::Update) => kw(ts, i + 2) == Some(Kw::Set),
-        Some(Kw::Drop | Kw::Create | Kw::Alter | Kw::Truncate) => kw(ts, i + 1) == Some(Kw::Table),
+        Some(Kw::Drop | Kw::Create | Kw::Alter | Kw::Truncate) => {
+            matches!(kw(ts, i + 1), Some(Kw::Table | Kw::Procedure))
+        }
         Some(Kw::Exec) => match t(ts, i + 1) {
             Some(T::Var { .. } | T::LParen | T::Word(Kw::Danger)) => true,
             Some(T::Word(_)) => matches!(
@@ -321,6 +306,7 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
                     | T::Arith
                     | T::Cmp
                     | T::LogicOp
+                    | T::Bang
                     | T::LParen
                     | T::RParen
                     | T::Var { .. }
@@ -328,9 +314,12 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
                     | T::Comma
             ) || matches!(x.t, T::Word(k) if k != Kw::Ident)
         });
-        let has_val = pre
-            .iter()
-            .any(|x| matches!(x.t, T::Num | T::Hex | T::Var { .. }));
+        let has_val = pre.iter().any(|x| {
+            matches!(
+                x.t,
+                T::Num | T::Hex | T::Var { .. } | T::Str { ws: false, .. }
+            )
+        });
         let has_op = pre.iter().any(|x| {
             !matches!(
                 x.t,
@@ -344,12 +333,21 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
 }
 
 /// Quoted context: what follows the quote that closed the application's string.
-fn scan_break(ts: &[Tok], tail_spaced: bool, out: &mut Vec<&'static Rule>) {
+fn scan_break(ts: &[Tok], quote: u8, tail_spaced: bool, out: &mut Vec<&'static Rule>) {
     let mut i = 1;
     while matches!(t(ts, i), Some(T::RParen)) {
         i += 1;
     }
     let Some(first) = t(ts, i) else { return };
+    if let Some(e) = break_expr(ts, i, quote) {
+        if e.sqlish >= 1 || (t(ts, e.end).is_some() && e.strong >= 2) {
+            add(out, &rules::SQLI_BOOLEAN);
+            return;
+        }
+    }
+    if first == T::Semi && !tail_spaced && t(ts, i + 1).is_none() {
+        add(out, &rules::SQLI_BREAK_COMMENT);
+    }
     let hit = match first {
         T::Comment if !tail_spaced => Some(&rules::SQLI_BREAK_COMMENT),
         T::Semi if !tail_spaced && t(ts, i + 1) == Some(T::Comment) => {
@@ -374,5 +372,45 @@ fn scan_break(ts: &[Tok], tail_spaced: bool, out: &mut Vec<&'static Rule>) {
     };
     if let Some(r) = hit {
         add(out, r);
+    }
+}
+
+/// After a quote break at `i`: an operator and a well-formed SQL expression
+/// that ends cleanly (end, comment, `;`, clause). The application's string
+/// is the left operand.
+fn break_expr(ts: &[Tok], i: usize, quote: u8) -> Option<Expr> {
+    let left = Expr {
+        strong: 1,
+        last_strong: true,
+        ctx: Some(quote),
+        ..Expr::default()
+    };
+    let e = sql_expr::read_ops(ts, i, left);
+    (e.ops >= 1 && ends_clean(ts, e.end, clause_at)).then_some(e)
+}
+
+/// Numeric context: the whole value reads as one SQL expression with
+/// SQL-only parts (`1 or true`, `pi() and cos(pi())=-1`, `(1) or 1--`).
+fn bare_expr(ts: &[Tok], out: &mut Vec<&'static Rule>) {
+    let mut i = 0;
+    while t(ts, i) == Some(T::LParen) {
+        i += 1;
+    }
+    let Some(e) = sql_expr::read(ts, i) else {
+        return;
+    };
+    if !ends_clean(ts, e.end, clause_at) {
+        return;
+    }
+    let mut after = e.end;
+    while t(ts, after) == Some(T::RParen) {
+        after += 1;
+    }
+    let tail_sql = matches!(t(ts, after), Some(T::Comment | T::Semi | T::Word(_)));
+    if (e.sqlish >= 1 && (e.word_ops >= 1 || tail_sql))
+        || (e.sqlish >= 2 && e.ops >= 1)
+        || e.sqlish >= 3
+    {
+        add(out, &rules::SQLI_EXPR);
     }
 }
