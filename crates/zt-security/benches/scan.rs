@@ -42,6 +42,15 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("baseline");
     g.throughput(Throughput::Bytes(text.len() as u64));
+    // The scanner's floor: one pass counting the bytes it cares about.
+    g.bench_function("trigger_byte_count", |b| {
+        b.iter(|| {
+            black_box(text.as_bytes())
+                .iter()
+                .filter(|&&c| matches!(c, b'<' | b'\'' | b'"' | b'(' | b';' | b'=' | b'-' | b'#'))
+                .count()
+        })
+    });
     g.bench_function("memchr_like_scan", |b| {
         b.iter(|| {
             black_box(text.as_bytes())

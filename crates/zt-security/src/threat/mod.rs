@@ -10,6 +10,14 @@
 //! score (critical 5, error 4, warning 3, notice 2); the request is blocked
 //! at the threshold (5 by default).
 //!
+//! Input kinds differ in one way: a JSON string (typically LLM prompt text)
+//! is treated as prose, so statement-shaped findings alone (`select … from`,
+//! a stacked statement, a SQL function call, a bare SQL expression) do not
+//! count there; they count as soon as a value also shows injection structure
+//! (a quote break into SQL, a tautology, a comment cutting an expression, a
+//! time delay, a system object or variable). Query, path, header and body
+//! values count everything.
+//!
 //! ```
 //! use zt_security::threat::{Input, ThreatScanner};
 //!
@@ -204,7 +212,15 @@ impl ThreatScanner {
         }
         let norm = normalize::normalize(raw, kind == InputKind::Query);
         sqli::detect(&norm, &mut out);
-        xss::detect(&norm, &mut out);
+        // Fast path: no tag, URI, call, attribute or template byte, no XSS.
+        if norm.iter().any(|&b| XSS_TRIGGER[usize::from(b)]) {
+            xss::detect(&norm, &mut out);
+        }
+        if kind == InputKind::Json && !out.iter().any(|r| INJECTION_SHAPED.contains(&r.id)) {
+            // JSON strings are mostly prose (LLM prompts), where people quote
+            // whole SQL statements; only injection structure counts there.
+            out.retain(|r| !STATEMENT_SHAPED.contains(&r.id));
+        }
         out.retain(|r| r.paranoia <= self.config.paranoia);
         out
     }
@@ -252,6 +268,43 @@ impl ThreatScanner {
         score >= self.config.threshold
     }
 }
+
+/// Bytes without which no XSS rule can fire.
+static XSS_TRIGGER: [bool; 256] = {
+    let mut t = [false; 256];
+    let bytes = b"<:(`=.$";
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Rules that describe a whole SQL statement or call, which prose about SQL
+/// contains too (`how do I write SELECT * FROM users; DELETE FROM t?`).
+const STATEMENT_SHAPED: &[&str] = &[
+    rules::SQLI_SELECT.id,
+    rules::SQLI_UNION.id,
+    rules::SQLI_STACKED.id,
+    rules::SQLI_FUNC.id,
+    rules::SQLI_EXPR.id,
+    rules::SQLI_HEX.id,
+];
+
+/// Rules that describe breaking out of a value: these count everywhere.
+const INJECTION_SHAPED: &[&str] = &[
+    rules::SQLI_BREAK_COMMENT.id,
+    rules::SQLI_BREAK_EXPR.id,
+    rules::SQLI_BOOLEAN.id,
+    rules::SQLI_CLAUSE.id,
+    rules::SQLI_COMMENT_TRUNCATION.id,
+    rules::SQLI_TAUTOLOGY.id,
+    rules::SQLI_TIME.id,
+    rules::SQLI_SYSVAR.id,
+    rules::SQLI_DANGER_OBJECT.id,
+    rules::SQLI_MYSQL_EXEC_COMMENT.id,
+];
 
 /// At most 64 characters of `value` (char-boundary safe).
 fn value_excerpt(value: &str) -> String {

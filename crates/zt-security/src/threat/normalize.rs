@@ -4,13 +4,26 @@
 //! Works on bytes so no input can split a UTF-8 character and panic; the
 //! detectors only ever compare ASCII.
 
+use std::borrow::Cow;
+
 /// Decodes `value` into a lowercase byte buffer ready for tokenising.
 ///
 /// `plus_is_space` is true for query-string values. Whitespace is kept (the
 /// tokenisers collapse it); SQL comments are handled by the SQL tokeniser,
 /// which knows when `--` and `#` are comments.
-pub(crate) fn normalize(value: &[u8], plus_is_space: bool) -> Vec<u8> {
-    let mut cur = percent_decode(value, plus_is_space);
+pub(crate) fn normalize(value: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
+    // Most values need no decoding at all: borrow them.
+    let needs_work = value.iter().any(|&b| {
+        matches!(b, b'%' | b'&' | 0 | 0xef | b'A'..=b'Z') || (plus_is_space && b == b'+')
+    });
+    if !needs_work {
+        return Cow::Borrowed(value);
+    }
+    let mut cur = if value.contains(&b'%') || (plus_is_space && value.contains(&b'+')) {
+        percent_decode(value, plus_is_space)
+    } else {
+        value.to_vec()
+    };
     if cur.contains(&b'%') {
         cur = percent_decode(&cur, false);
     }
@@ -24,9 +37,11 @@ pub(crate) fn normalize(value: &[u8], plus_is_space: bool) -> Vec<u8> {
     if cur.contains(&0xef) {
         cur = fold_fullwidth(&cur);
     }
-    cur.retain(|&b| b != 0);
+    if cur.contains(&0) {
+        cur.retain(|&b| b != 0);
+    }
     cur.make_ascii_lowercase();
-    cur
+    Cow::Owned(cur)
 }
 
 /// The full normalised text (for logging and tests), with whitespace runs
@@ -83,10 +98,18 @@ fn push_space(out: &mut Vec<u8>) {
 }
 
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
+    let (&first, rest) = needle.split_first()?;
+    let last_start = hay.len().checked_sub(needle.len())?;
+    let mut i = 0;
+    while i <= last_start {
+        let p = hay[i..=last_start].iter().position(|&b| b == first)?;
+        let at = i + p;
+        if hay[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        i = at + 1;
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+    None
 }
 
 fn hex(b: u8) -> Option<u8> {

@@ -248,7 +248,11 @@ pub(crate) fn read_ops(ts: &[Tok], mut k: usize, mut e: Expr) -> Expr {
         // `is` only says something about `null`/`true`/`false`.
         let is_kw_value =
             kw(ts, k) != Some(Kw::Is) || matches!(kw(ts, p), Some(Kw::Null | Kw::True | Kw::False));
-        if (word || t(ts, k) == Some(T::LogicOp)) && left_strong && right_strong && is_kw_value && !numbers_only
+        if (word || t(ts, k) == Some(T::LogicOp))
+            && left_strong
+            && right_strong
+            && is_kw_value
+            && !numbers_only
         {
             e.sqlish += 1;
         }

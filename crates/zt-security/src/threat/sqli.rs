@@ -32,7 +32,7 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
             scan_break(&ts, q, tail_spaced, out);
         }
     }
-    if s.windows(3).any(|w| w == b"/*!") {
+    if super::normalize::find(s, b"/*!").is_some() {
         add(out, &rules::SQLI_MYSQL_EXEC_COMMENT);
     }
 }
@@ -339,11 +339,11 @@ fn scan_break(ts: &[Tok], quote: u8, tail_spaced: bool, out: &mut Vec<&'static R
         i += 1;
     }
     let Some(first) = t(ts, i) else { return };
-    if let Some(e) = break_expr(ts, i, quote) {
-        if e.sqlish >= 1 || (t(ts, e.end).is_some() && e.strong >= 2) {
-            add(out, &rules::SQLI_BOOLEAN);
-            return;
-        }
+    if let Some(e) = break_expr(ts, i, quote)
+        && (e.sqlish >= 1 || (t(ts, e.end).is_some() && e.strong >= 2))
+    {
+        add(out, &rules::SQLI_BOOLEAN);
+        return;
     }
     if first == T::Semi && !tail_spaced && t(ts, i + 1).is_none() {
         add(out, &rules::SQLI_BREAK_COMMENT);

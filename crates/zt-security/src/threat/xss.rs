@@ -148,11 +148,7 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
             _ => {}
         }
     }
-    if s.contains(&b'.')
-        && SINK_PROPS
-            .iter()
-            .any(|p| super::normalize::find(s, p).is_some())
-    {
+    if sink_prop(s) {
         add(out, &rules::XSS_JS_SINK);
     }
 }
@@ -311,4 +307,19 @@ fn scan_colon(s: &[u8], i: usize, out: &mut Vec<&'static Rule>) {
     {
         add(out, &rules::XSS_CSS);
     }
+}
+
+/// One pass over the dots of `s`, checking each sink property around it.
+fn sink_prop(s: &[u8]) -> bool {
+    s.iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'.')
+        .any(|(i, _)| {
+            SINK_PROPS.iter().any(|p| {
+                let d = p.iter().position(|&b| b == b'.').unwrap_or(0);
+                i.checked_sub(d)
+                    .and_then(|st| s.get(st..st + p.len()))
+                    .is_some_and(|w| w == *p)
+            })
+        })
 }
