@@ -20,8 +20,8 @@ for t in "${targets[@]}"; do
   else
     result="CRASH (see fuzz/artifacts/$t/)"
   fi
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1)
-  [ -n "$execs" ] || execs=$(grep -oE '#[0-9]+' "$log" | tail -1 | tr -d '#')
+  execs=$(grep -oE 'Done [0-9]+ runs' "$log" | awk '{print $2}' | tail -1 || true)
+  [ -n "$execs" ] || execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#' || true)
   printf '%-14s %8ss  %12s execs  %s\n' "$t" "$secs" "${execs:-?}" "$result"
   [ "$result" = ok ] || tail -30 "$log"
   rm -f "$log"
