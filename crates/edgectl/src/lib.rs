@@ -17,6 +17,7 @@
 pub mod client;
 mod dashboard;
 pub mod host;
+pub mod log;
 pub mod server;
 pub mod sqlite;
 pub mod tools;

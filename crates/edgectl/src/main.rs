@@ -48,6 +48,12 @@ enum Command {
         /// Prober / canary loop interval in seconds.
         #[arg(long, default_value_t = 60)]
         loop_secs: u64,
+        /// Log format on stderr.
+        #[arg(long, value_enum, default_value = "pretty")]
+        log_format: LogFormat,
+        /// Log every request (costs throughput).
+        #[arg(long)]
+        access_log: bool,
     },
     /// Config tools.
     Config {
@@ -104,6 +110,12 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         chunk_delay_ms: u64,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -258,6 +270,10 @@ fn serve(
                 db.display()
             );
             println!("dashboard: http://{addr}/dashboard");
+            edgectl::log::info(
+                "listening",
+                &[("addr", addr.to_string()), ("threads", threads.to_string())],
+            );
             if embedded {
                 let token = edgectl::dev_token(&secret, "dev-user", 3600).unwrap_or_default();
                 println!("try it (a dev token valid for 1 h):");
@@ -269,6 +285,7 @@ fn serve(
         },
         shutdown_signal(),
     )?;
+    edgectl::log::info("stopped", &[]);
     println!("edgectl stopped");
     Ok(())
 }
@@ -284,15 +301,24 @@ fn main() -> ExitCode {
             max_connections,
             header_timeout_secs,
             loop_secs,
-        } => serve(
-            config,
-            listen,
-            data_dir,
-            threads,
-            max_connections,
-            header_timeout_secs,
-            loop_secs,
-        ),
+            log_format,
+            access_log,
+        } => {
+            let format = match log_format {
+                LogFormat::Pretty => edgectl::log::Format::Pretty,
+                LogFormat::Json => edgectl::log::Format::Json,
+            };
+            edgectl::log::init(format, access_log);
+            serve(
+                config,
+                listen,
+                data_dir,
+                threads,
+                max_connections,
+                header_timeout_secs,
+                loop_secs,
+            )
+        }
         Command::Config {
             command: ConfigCommand::Validate { file },
         } => load_config(&file).map(|cfg| {
@@ -308,6 +334,7 @@ fn main() -> ExitCode {
             &kind,
             std::io::stdin().lock(),
             &mut std::io::stdout().lock(),
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
         ),
         Command::Assign {
             experiment,

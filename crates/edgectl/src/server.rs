@@ -204,7 +204,10 @@ async fn persister(
     mut stop: watch::Receiver<bool>,
 ) {
     let Ok(mut conn) = crate::sqlite::open(&db) else {
-        eprintln!("rate limits: cannot open {} to persist", db.display());
+        crate::log::warn(
+            "rate limits cannot be persisted",
+            &[("db", db.display().to_string())],
+        );
         return;
     };
     loop {
@@ -213,7 +216,10 @@ async fn persister(
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
         if let Err(e) = limits.persist(&mut conn, now_ms()) {
-            eprintln!("rate-limit persist failed (retried next second): {e}");
+            crate::log::warn(
+                "rate-limit persist failed, retried next second",
+                &[("error", e)],
+            );
         }
     }
 }
@@ -318,7 +324,7 @@ async fn background(gw: Gateway, every: Duration, mut stop: watch::Receiver<bool
         if gw.config().traffic.rollout.is_some()
             && let Err(e) = gw.canary_tick().await
         {
-            eprintln!("canary step failed: {e}");
+            crate::log::warn("canary step failed", &[("error", e.to_string())]);
         }
         tokio::select! {
             _ = stop.changed() => return,
@@ -387,7 +393,30 @@ async fn handle(
         client_ip: Some(peer.ip().to_string()),
         ..RequestContext::default()
     };
-    convert(gw.handle(req, ctx, &LocalSpawn).await)
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let resp = gw.handle(req, ctx, &LocalSpawn).await;
+    if crate::log::access_enabled() {
+        let h = resp.headers();
+        let get = |n: &str| {
+            h.get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        crate::log::info(
+            "request",
+            &[
+                ("method", method),
+                ("path", path),
+                ("status", resp.status().as_u16().to_string()),
+                ("request_id", get("x-request-id")),
+                ("cache", get("x-cache-status")),
+                ("timing", get("server-timing")),
+            ],
+        );
+    }
+    convert(resp)
 }
 
 pub(crate) fn json(status: u16, v: &serde_json::Value) -> hyper::Response<OutBody> {

@@ -252,7 +252,10 @@ impl AnalyticsWriter {
                         }
                     }
                     if let Err(e) = insert(&mut conn, &batch) {
-                        eprintln!("analytics: {} points not stored: {e}", batch.len());
+                        crate::log::warn(
+                            "analytics points not stored",
+                            &[("points", batch.len().to_string()), ("error", e)],
+                        );
                     }
                     if batch.len() < 100 {
                         // Let small batches grow: at most 50 ms of delay.

@@ -26,7 +26,13 @@ fn kind(name: &str) -> Result<InputKind, String> {
 }
 
 /// `edgectl scan`: one JSON line per input line.
-pub fn scan(kind_name: &str, input: impl BufRead, out: &mut impl Write) -> Result<(), String> {
+/// With `progress`, a count goes to stderr every 10,000 lines.
+pub fn scan(
+    kind_name: &str,
+    input: impl BufRead,
+    out: &mut impl Write,
+    progress: bool,
+) -> Result<(), String> {
     let kind = kind(kind_name)?;
     let scanner = ThreatScanner::default();
     for (n, line) in input.lines().enumerate() {
@@ -48,6 +54,12 @@ pub fn scan(kind_name: &str, input: impl BufRead, out: &mut impl Write) -> Resul
             .collect();
         let v = json!({"line": n + 1, "blocked": verdict.blocked, "score": verdict.score, "reasons": reasons});
         writeln!(out, "{v}").map_err(|e| e.to_string())?;
+        if progress && (n + 1) % 10_000 == 0 {
+            eprint!("\rscanned {} lines", n + 1);
+        }
+    }
+    if progress {
+        eprintln!();
     }
     Ok(())
 }

@@ -309,3 +309,66 @@ fn edge_gateway_example() -> String {
     ))
     .unwrap()
 }
+
+#[test]
+fn json_logs_and_the_access_log() {
+    let dir = temp_dir("logs");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--threads",
+            "1",
+            "--log-format",
+            "json",
+            "--access-log",
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let port: u16 = first
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    std::thread::spawn(move || for _ in lines {});
+    assert_eq!(
+        http_request_with(port, "GET", "/health", &[], b"")
+            .unwrap()
+            .status,
+        200
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(events.iter().any(|e| e["msg"] == "listening"), "{stderr}");
+    let req = events
+        .iter()
+        .find(|e| e["msg"] == "request")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(
+        (req["path"].as_str(), req["status"].as_str()),
+        (Some("/health"), Some("200"))
+    );
+    assert_eq!(req["request_id"].as_str().map(str::len), Some(16));
+    assert!(
+        events
+            .iter()
+            .all(|e| e["ts"].as_str().is_some_and(|t| t.ends_with('Z')))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
