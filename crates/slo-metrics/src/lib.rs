@@ -1,1 +1,34 @@
-//! SLO metrics over the edgeforge ports (work in progress, issue 7).
+//! SLO metrics over the edgeforge ports (issue 7, **partial**: see the
+//! README's status table).
+//!
+//! - [`sketch`]: DDSketch quantiles at 1% relative accuracy, mergeable,
+//!   compactly serialised.
+//! - [`slo`]: SLOs from a TOML spec (availability, latency, error rate),
+//!   per-minute buckets merged into 5 m … 3 d windows, error budgets.
+//! - [`alert`]: multi-window multi-burn-rate alerts with de-duplicated
+//!   trigger/resolve.
+//! - [`sinks`]: Slack and PagerDuty payloads, delivery with backoff and
+//!   failure accounting.
+//!
+//! Not built yet: the Analytics Engine SQL client, Langfuse/OTLP tracing,
+//! KV-backed per-writer minute buckets and the Grafana dashboard.
+//!
+//! ```
+//! use slo_metrics::alert::{AlertEvent, Alerter, Severity};
+//! use slo_metrics::slo::{SloSpec, Windows};
+//!
+//! let spec = SloSpec::defaults();
+//! let mut w = Windows::new();
+//! let mut alerts = Alerter::default();
+//! // Five minutes of 50% errors: a fast burn pages.
+//! for minute in 0..5u64 {
+//!     for i in 0..100 { w.record(minute * 60_000, if i % 2 == 0 { 500 } else { 200 }, 20.0); }
+//! }
+//! let events = alerts.evaluate(&spec.slo, &w, 5 * 60_000 - 1);
+//! assert!(matches!(&events[0], AlertEvent::Trigger { severity: Severity::Page, .. }));
+//! ```
+
+pub mod alert;
+pub mod sinks;
+pub mod sketch;
+pub mod slo;
