@@ -198,6 +198,8 @@ async fn status(gw: &Gateway, query: Option<&str>) -> Result<Response<Body>, Api
                 "errors": m.errors,
                 "error_rate": error_rate,
                 "p95_ms": m.quantile_ms(0.95),
+                // Availability burn against the default 99.9% objective.
+                "availability_burn_rate": error_rate / 0.001,
             },
         }),
     ))
