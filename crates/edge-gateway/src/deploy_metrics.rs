@@ -38,7 +38,8 @@ pub struct MinuteCounts {
 }
 
 impl MinuteCounts {
-    fn add(&mut self, other: &MinuteCounts) {
+    /// Adds another writer's counts.
+    pub fn add(&mut self, other: &MinuteCounts) {
         self.requests += other.requests;
         self.errors += other.errors;
         if self.buckets.len() < other.buckets.len() {
@@ -178,6 +179,44 @@ impl DeploymentMetrics {
             .borrow_mut()
             .retain(|(_, minute), _| *minute + 1 >= current);
         Ok(written)
+    }
+
+    /// Per-minute counts of `deployment` from `since_ms` on, merged across
+    /// writers (minute → counts).
+    pub async fn read_minutes(
+        &self,
+        deployment: &str,
+        since_ms: u64,
+    ) -> Result<BTreeMap<u64, MinuteCounts>, edge_ports::KvError> {
+        let since_minute = since_ms / 60_000;
+        let pfx = prefix(deployment);
+        let mut out: BTreeMap<u64, MinuteCounts> = BTreeMap::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .kv
+                .list(ListOptions::prefix(pfx.clone()).cursor(cursor.take()))
+                .await?;
+            for k in &page.keys {
+                let Some(minute) = k
+                    .name
+                    .get(pfx.len()..pfx.len() + 10)
+                    .and_then(|m| m.parse::<u64>().ok())
+                    .filter(|m| *m >= since_minute)
+                else {
+                    continue;
+                };
+                if let Some(bytes) = self.kv.get(&k.name).await?
+                    && let Ok(c) = serde_json::from_slice::<MinuteCounts>(&bytes)
+                {
+                    out.entry(minute).or_default().add(&c);
+                }
+            }
+            match page.cursor {
+                Some(c) if !page.list_complete => cursor = Some(c),
+                _ => return Ok(out),
+            }
+        }
     }
 
     /// Merged counts of `deployment` from `since_ms` on.

@@ -48,6 +48,7 @@ mod path;
 mod ports;
 mod routes;
 mod security;
+mod slo_tick;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -59,6 +60,7 @@ pub use deploy_metrics::{DeploymentMetrics, MinuteCounts};
 pub use error::ApiError;
 pub use ports::GatewayPorts;
 pub use routes::ROUTES;
+pub use slo_tick::{ALERT_STATE_KEY, SloTick};
 
 use edge_cache::EdgeCache;
 use edge_ports::http::Body;
@@ -87,6 +89,7 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn Random>,
     pub(crate) http: Arc<dyn edge_ports::HttpClient>,
+    pub(crate) timer: Arc<dyn edge_ports::Timer>,
     pub(crate) secrets: Arc<dyn llm_router::Secrets>,
     pub(crate) security: security::Security,
     pub(crate) router: Router,
@@ -155,6 +158,7 @@ impl Gateway {
                 clock: ports.clock.clone(),
                 random: ports.random.clone(),
                 http: ports.http.clone(),
+                timer: ports.timer.clone(),
                 secrets: ports.secrets.clone(),
                 canaries: KvCanaryStore::new(ports.kv.clone()),
                 deploy_metrics: DeploymentMetrics::new(

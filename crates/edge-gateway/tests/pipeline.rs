@@ -537,3 +537,79 @@ canary_version_id = "ver-new"
     block_on(g.canary_tick()).unwrap();
     assert_eq!(http.requests().len(), 3);
 }
+
+#[test]
+fn slo_step_pages_once_through_slack_and_pagerduty_then_resolves() {
+    use edge_ports::{Clock, ManualClock, ScriptedHttpClient, ScriptedResponse};
+    let clock = ManualClock::new(T0);
+    let mut p = ports();
+    let http = ScriptedHttpClient::new();
+    for _ in 0..2 {
+        http.push("hooks.slack.com", ScriptedResponse::new(200).body("ok"));
+        http.push(
+            "events.pagerduty.com",
+            ScriptedResponse::json(202, &json!({"status": "success"})),
+        );
+    }
+    p.http = Arc::new(http.clone());
+    p.clock = Arc::new(clock.clone());
+    p.kv = Arc::new(edge_ports::MemoryKv::new(clock.clone()));
+    p.secrets = Arc::new(HashMap::from([
+        ("JWT_HS256_SECRET".to_string(), SECRET.to_string()),
+        (
+            "SLACK_WEBHOOK_URL".to_string(),
+            "https://hooks.slack.com/services/T/B/X".to_string(),
+        ),
+        ("PAGERDUTY_ROUTING_KEY".to_string(), "rk-test".to_string()),
+    ]));
+    let g = Gateway::new(
+        GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG).unwrap(),
+        p,
+        "9",
+    )
+    .unwrap();
+    let m = g.deployment_metrics();
+    // Ten minutes at 30% errors: far above the 14.4x page threshold.
+    for minute in 0..10u64 {
+        for i in 0..100 {
+            m.record(
+                "stable",
+                if i < 30 { 503 } else { 200 },
+                20,
+                T0 + minute * 60_000,
+            );
+        }
+    }
+    clock.advance_ms(10 * 60_000);
+    block_on(m.flush(clock.now_ms())).unwrap();
+    let tick = block_on(g.slo_tick()).unwrap();
+    assert_eq!(tick.events.len(), 1, "{tick:?}");
+    assert!(tick.burn_rates["5m"] > 14.4);
+    let sent = http.requests();
+    assert_eq!(sent.len(), 2);
+    let pd: Value = serde_json::from_slice(&sent[1].body).unwrap();
+    assert_eq!(
+        (pd["event_action"].as_str(), pd["dedup_key"].as_str()),
+        (Some("trigger"), Some("edgeforge/availability"))
+    );
+    // Still burning: no second page.
+    assert!(block_on(g.slo_tick()).unwrap().events.is_empty());
+    // Seven healthy hours later the windows are clean: resolve.
+    for minute in 0..30u64 {
+        for _ in 0..100 {
+            m.record("stable", 200, 20, T0 + (400 + minute) * 60_000);
+        }
+    }
+    clock.set_ms(T0 + 430 * 60_000);
+    block_on(m.flush(clock.now_ms())).unwrap();
+    let tick = block_on(g.slo_tick()).unwrap();
+    assert!(
+        matches!(
+            tick.events[..],
+            [slo_metrics::alert::AlertEvent::Resolve { .. }]
+        ),
+        "{tick:?}"
+    );
+    assert_eq!(tick.failed_deliveries, 0);
+    assert_eq!(http.requests().len(), 4);
+}

@@ -321,6 +321,17 @@ async fn thread_main(
 async fn background(gw: Gateway, every: Duration, mut stop: watch::Receiver<bool>) {
     loop {
         let _ = gw.probe_providers().await;
+        match gw.slo_tick().await {
+            Ok(t) if !t.events.is_empty() => crate::log::warn(
+                "slo alert changes",
+                &[(
+                    "events",
+                    serde_json::to_string(&t.events).unwrap_or_default(),
+                )],
+            ),
+            Ok(_) => {}
+            Err(e) => crate::log::warn("slo step failed", &[("error", e)]),
+        }
         if gw.config().traffic.rollout.is_some()
             && let Err(e) = gw.canary_tick().await
         {

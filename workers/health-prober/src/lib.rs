@@ -3,8 +3,12 @@
 //! writes health and reliability records to KV, where the api Worker's
 //! router reads them for its ranking.
 //!
-//! `GET /health` answers for deploy gates; `GET /probe` runs one probe on
-//! demand and returns the records (the same code as the cron).
+//! Then it runs the SLO step: availability burn rates of the serving
+//! deployment, multi-window burn-rate alerts (state in KV) delivered to
+//! Slack (`SLACK_WEBHOOK_URL` secret) and PagerDuty (`PAGERDUTY_ROUTING_KEY`).
+//!
+//! `GET /health` answers for deploy gates; `GET /probe` and `GET /slo` run
+//! one step on demand (the same code as the cron).
 //!
 //! ```text
 //! scripts/build-workers.sh health-prober
