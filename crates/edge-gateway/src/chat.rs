@@ -124,6 +124,13 @@ pub(crate) async fn chat(
                 "x-edge-cost-usd",
                 &format!("{cost_usd:.8}"),
             );
+            if let Some(u) = response.usage {
+                set(
+                    r.headers_mut(),
+                    "x-edge-usage",
+                    &format!("{},{}", u.prompt_tokens, u.completion_tokens),
+                );
+            }
             r
         }
         OutcomeBody::Stream(stream) => {

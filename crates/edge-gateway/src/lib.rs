@@ -314,7 +314,6 @@ impl Gateway {
         let mut timings = Timings::default();
         let mut extra: Vec<(&'static str, String)> = Vec::new();
         let route = routes::route_name(req.uri().path());
-        let method = req.method().clone();
 
         let result = self.pipeline(req, &ctx, bg, &mut timings, &mut extra).await;
         let mut resp = match result {
@@ -344,7 +343,7 @@ impl Gateway {
             }
         }
         self.cors(h, origin.as_deref());
-        self.record_request(route, method.as_str(), status, started, &ctx);
+        self.record_request(route, resp.headers(), status, started, &ctx);
         let deployment = resp
             .headers()
             .get("x-deployment")
@@ -477,24 +476,42 @@ impl Gateway {
     fn record_request(
         &self,
         route: &'static str,
-        method: &str,
+        h: &http::HeaderMap,
         status: u16,
         started: u64,
         ctx: &RequestContext,
     ) {
-        let elapsed = self.inner.clock.now_ms().saturating_sub(started);
-        let point = edge_ports::DataPoint {
-            indexes: vec![route.to_owned()],
-            blobs: vec![
-                route.to_owned(),
-                method.chars().take(16).collect(),
-                ctx.country.clone().unwrap_or_default(),
-                ctx.colo.clone().unwrap_or_default(),
-            ],
-            doubles: vec![f64::from(status), elapsed as f64],
+        let get = |n: &str| {
+            h.get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let num = |n: &str| get(n).parse::<f64>().unwrap_or(0.0);
+        let usage = get("x-edge-usage");
+        let (tokens_in, tokens_out) = usage
+            .split_once(',')
+            .map(|(a, b)| (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0)))
+            .unwrap_or((0.0, 0.0));
+        let point = slo_metrics::schema::RequestPoint {
+            route: route.to_owned(),
+            status,
+            colo: ctx.colo.clone().unwrap_or_default(),
+            country: ctx.country.clone().unwrap_or_default(),
+            cache: get("x-cache-status"),
+            provider: get("x-edge-provider"),
+            model: get("x-edge-model"),
+            tier: String::new(),
+            variant: get("x-variant"),
+            deployment: get("x-deployment"),
+            response_ms: self.inner.clock.now_ms().saturating_sub(started) as f64,
+            cpu_ms: 0.0,
+            tokens_in,
+            tokens_out,
+            cost_usd: num("x-edge-cost-usd"),
         };
         // Analytics never fails a request; the sink validates and counts.
-        let _ = self.inner.analytics.write(point);
+        let _ = self.inner.analytics.write(point.to_data_point());
     }
 }
 

@@ -29,6 +29,8 @@ pub async fn data(gw: &Gateway, stores: &ThreadStores, now_ms: u64) -> serde_jso
     let (mut hits, mut lookups) = (0u64, 0u64);
     let (mut total, mut errors, mut total_5m, mut errors_5m) = (0u64, 0u64, 0u64, 0u64);
     let mut regions: BTreeMap<String, u64> = BTreeMap::new();
+    type ProviderAgg = (u64, u64, Vec<f64>, f64, f64, f64);
+    let mut by_provider: BTreeMap<String, ProviderAgg> = BTreeMap::new();
     for (ts, p) in &points {
         if p.doubles.len() == 3 && p.blobs.len() == 3 {
             // edge-cache point: [policy, status, bypass reason]
@@ -41,11 +43,30 @@ pub async fn data(gw: &Gateway, stores: &ThreadStores, now_ms: u64) -> serde_jso
             }
             continue;
         }
-        if p.doubles.len() != 2 || p.indexes.first().is_some_and(|i| i == "health") {
+        let Some(rp) = slo_metrics::schema::RequestPoint::from_data_point(p) else {
+            continue;
+        };
+        if rp.route == "health" {
             continue;
         }
-        let status = p.doubles[0];
-        let latency = p.doubles[1];
+        let status = f64::from(rp.status);
+        let latency = rp.response_ms;
+        if !rp.provider.is_empty() {
+            let e = by_provider.entry(rp.provider.clone()).or_insert((
+                0u64,
+                0u64,
+                Vec::new(),
+                0.0,
+                0.0,
+                0.0,
+            ));
+            e.0 += 1;
+            e.1 += u64::from(rp.status >= 500);
+            e.2.push(latency);
+            e.3 += rp.tokens_in;
+            e.4 += rp.tokens_out;
+            e.5 += rp.cost_usd;
+        }
         let m = minutes.entry(ts / 60_000 * 60_000).or_default();
         m.0 += 1;
         total += 1;
@@ -57,8 +78,8 @@ pub async fn data(gw: &Gateway, stores: &ThreadStores, now_ms: u64) -> serde_jso
             errors_5m += u64::from(recent);
         }
         m.2.push(latency);
-        if let Some(country) = p.blobs.get(2).filter(|c| !c.is_empty()) {
-            *regions.entry(country.clone()).or_default() += 1;
+        if !rp.country.is_empty() {
+            *regions.entry(rp.country.clone()).or_default() += 1;
         }
     }
     let series: Vec<_> = minutes
@@ -78,6 +99,14 @@ pub async fn data(gw: &Gateway, stores: &ThreadStores, now_ms: u64) -> serde_jso
         .iter()
         .map(|p| serde_json::json!({"name": p.name, "breaker": format!("{:?}", gw.router().breaker_state(&p.name)).to_lowercase()}))
         .collect();
+    let provider_traffic: Vec<_> = by_provider
+        .into_iter()
+        .map(|(name, (n, e, mut lat, tin, tout, cost))| {
+            lat.sort_by(f64::total_cmp);
+            serde_json::json!({"provider": name, "requests": n, "errors": e, "p95_ms": quantile(&lat, 0.95),
+                "tokens_in": tin, "tokens_out": tout, "cost_usd": cost})
+        })
+        .collect();
     let mut top: Vec<_> = regions.into_iter().collect();
     top.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     top.truncate(10);
@@ -91,6 +120,7 @@ pub async fn data(gw: &Gateway, stores: &ThreadStores, now_ms: u64) -> serde_jso
         "burn_rate": {"5m": ratio(errors_5m, total_5m) / budget, "1h": ratio(errors, total) / budget},
         "providers": providers,
         "top_regions": top,
+        "provider_traffic": provider_traffic,
         "rollout": gw.rollout_state().await,
     })
 }

@@ -215,12 +215,18 @@ pub fn slo_report(db: &Path) -> Result<(), String> {
         crate::sqlite::SqliteAnalytics::read(db, "requests", now.saturating_sub(3_600_000))?;
     let mut lat = Vec::new();
     let (mut n, mut errors) = (0u64, 0u64);
-    for (_, p) in points.iter().filter(|(_, p)| p.doubles.len() == 2) {
+    for rp in points
+        .iter()
+        .filter_map(|(_, p)| slo_metrics::schema::RequestPoint::from_data_point(p))
+    {
+        if rp.route == "health" {
+            continue;
+        }
         n += 1;
-        if p.doubles[0] >= 500.0 {
+        if rp.status >= 500 {
             errors += 1;
         }
-        lat.push(p.doubles[1]);
+        lat.push(rp.response_ms);
     }
     lat.sort_by(f64::total_cmp);
     let p95 = lat

@@ -9,9 +9,12 @@
 //!   trigger/resolve.
 //! - [`sinks`]: Slack and PagerDuty payloads, delivery with backoff and
 //!   failure accounting.
+//! - [`schema`]: the one request data-point schema (Analytics Engine columns).
+//! - [`sql`]: the Analytics Engine SQL API client with sample-weighted queries.
 //!
-//! Not built yet: the Analytics Engine SQL client, Langfuse/OTLP tracing,
-//! KV-backed per-writer minute buckets and the Grafana dashboard.
+//! Not built yet: Langfuse/OTLP tracing and KV-backed per-writer minute
+//! buckets for the sketches (edge-gateway keeps per-deployment minute
+//! counts in KV, one key per writer per minute).
 //!
 //! ```
 //! use slo_metrics::alert::{AlertEvent, Alerter, Severity};
@@ -29,6 +32,8 @@
 //! ```
 
 pub mod alert;
+pub mod schema;
 pub mod sinks;
 pub mod sketch;
 pub mod slo;
+pub mod sql;

@@ -274,3 +274,46 @@ fn deliveries_retry_with_backoff_and_failures_are_counted() {
     assert_eq!(sent.len(), 8);
     assert_eq!(sent[0].headers["content-type"], "application/json");
 }
+
+#[test]
+fn sql_client_weights_by_sample_interval_and_sends_the_documented_request() {
+    use slo_metrics::sql::AnalyticsSql;
+    let http = ScriptedHttpClient::new();
+    // Sampled rows: the API already applied the weights in SUM(_sample_interval).
+    http.push(
+        "api.cloudflare.com",
+        ScriptedResponse::json(200, &json!({"meta": [{"name": "total", "type": "Float64"}, {"name": "good", "type": "Float64"}],
+            "data": [{"total": 12000.0, "good": "11988"}], "rows": 1})),
+    );
+    let sql = AnalyticsSql::new(&http, "acct", "tok", "edgeforge_requests");
+    let c = block_on(sql.availability(60, "v2")).unwrap();
+    assert_eq!((c.total, c.good), (12000.0, 11988.0));
+    assert!((c.error_ratio() - 0.001).abs() < 1e-12);
+    let req = &http.requests()[0];
+    assert_eq!(
+        req.uri,
+        "https://api.cloudflare.com/client/v4/accounts/acct/analytics_engine/sql"
+    );
+    assert_eq!(req.headers["authorization"], "Bearer tok");
+    let body = String::from_utf8(req.body.clone()).unwrap();
+    assert_eq!(
+        body,
+        "SELECT SUM(_sample_interval) AS total, SUM(IF(double1 < 500, _sample_interval, 0)) AS good FROM edgeforge_requests WHERE timestamp > NOW() - INTERVAL '60' MINUTE AND blob10 = 'v2'"
+    );
+    // Quotes in a deployment name cannot break out of the literal.
+    let q = sql.availability_sql(5, "x' OR '1'='1").unwrap();
+    assert!(q.ends_with("blob10 = 'x\\' OR \\'1\\'=\\'1'"), "{q}");
+    assert!(
+        sql.provider_sql(60)
+            .contains("quantileExactWeighted(0.95)(double2, _sample_interval)")
+    );
+    // Errors are typed.
+    http.push(
+        "api.cloudflare.com",
+        ScriptedResponse::new(403).body("forbidden"),
+    );
+    assert!(matches!(
+        block_on(sql.availability(5, "")),
+        Err(slo_metrics::sql::SqlError::Api { status: 403, .. })
+    ));
+}
