@@ -27,8 +27,9 @@ pub(crate) async fn chat(
     req: Request<Vec<u8>>,
     ctx: &RequestContext,
     caller: &Caller,
-    _bg: &dyn WaitUntil,
+    bg: &dyn WaitUntil,
 ) -> Result<Response<Body>, ApiError> {
+    let started = gw.inner.clock.now_ms();
     let ct = req
         .headers()
         .get("content-type")
@@ -93,6 +94,7 @@ pub(crate) async fn chat(
         country: ctx.country.clone(),
         deadline_ms: Some(gw.inner.cfg.gateway.deadline_ms),
     };
+    let prompt = serde_json::to_value(&chat.messages).unwrap_or_default();
     let outcome = gw
         .inner
         .router
@@ -123,6 +125,16 @@ pub(crate) async fn chat(
                 r.headers_mut(),
                 "x-edge-cost-usd",
                 &format!("{cost_usd:.8}"),
+            );
+            trace(
+                gw,
+                bg,
+                ctx,
+                caller,
+                started,
+                prompt.clone(),
+                &response,
+                cost_usd,
             );
             if let Some(u) = response.usage {
                 set(
@@ -459,4 +471,56 @@ impl BodyStream for Tee {
             }
         }
     }
+}
+
+/// Queues a Langfuse trace of a completed call (when `[tracing]` is set and
+/// the keys are present); the prompt is redacted inside `langfuse_batch`.
+#[allow(clippy::too_many_arguments)]
+fn trace(
+    gw: &Gateway,
+    bg: &dyn WaitUntil,
+    ctx: &RequestContext,
+    caller: &Caller,
+    started: u64,
+    prompt: serde_json::Value,
+    response: &ChatResponse,
+    cost_usd: f64,
+) {
+    let inner = &gw.inner;
+    let Some(t) = &inner.cfg.tracing else { return };
+    let (Some(pk), Some(sk)) = (
+        inner.secrets.get("LANGFUSE_PUBLIC_KEY"),
+        inner.secrets.get("LANGFUSE_SECRET_KEY"),
+    ) else {
+        return;
+    };
+    let usage = response.usage.unwrap_or_default();
+    let call = slo_metrics::trace::LlmCall {
+        trace_id: ctx.request_id.clone(),
+        name: "chat".into(),
+        provider: String::new(),
+        model: response.model.clone(),
+        start_ms: started,
+        end_ms: inner.clock.now_ms(),
+        tokens_in: usage.prompt_tokens,
+        tokens_out: usage.completion_tokens,
+        cost_usd,
+        cache_hit: false,
+        prompt,
+        completion: response
+            .choices
+            .first()
+            .map(|c| c.message.text_content())
+            .unwrap_or_default(),
+        user_id: caller
+            .principal
+            .is_authenticated()
+            .then(|| caller.principal.subject.clone()),
+    };
+    let batch = slo_metrics::trace::langfuse_batch(&call);
+    let (http, host) = (inner.http.clone(), t.langfuse_host.clone());
+    bg.wait_until(Box::pin(async move {
+        // A failed trace is not retried; the request already succeeded.
+        let _ = slo_metrics::trace::send_langfuse(http.as_ref(), &host, &pk, &sk, &batch).await;
+    }));
 }

@@ -55,6 +55,18 @@ pub struct GatewayConfig {
     /// SLO objectives (slo-metrics spec), reported on `/status`.
     #[serde(default)]
     pub slo: Option<toml::Value>,
+    /// LLM call tracing.
+    #[serde(default)]
+    pub tracing: Option<TracingSection>,
+}
+
+/// `[tracing]`: Langfuse ingestion of LLM calls (keys from the secrets
+/// `LANGFUSE_PUBLIC_KEY` and `LANGFUSE_SECRET_KEY`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TracingSection {
+    /// e.g. `https://cloud.langfuse.com`.
+    pub langfuse_host: String,
 }
 
 /// `[gateway]`.

@@ -613,3 +613,40 @@ fn slo_step_pages_once_through_slack_and_pagerduty_then_resolves() {
     assert_eq!(tick.failed_deliveries, 0);
     assert_eq!(http.requests().len(), 4);
 }
+
+#[test]
+fn completed_calls_are_traced_to_langfuse_with_the_prompt_redacted() {
+    use edge_ports::{ScriptedHttpClient, ScriptedResponse};
+    let http = ScriptedHttpClient::new();
+    http.push(
+        "langfuse.test",
+        ScriptedResponse::json(207, &json!({"successes": [], "errors": []})),
+    );
+    let mut p = ports();
+    p.http = Arc::new(http.clone());
+    p.secrets = Arc::new(HashMap::from([
+        ("JWT_HS256_SECRET".to_string(), SECRET.to_string()),
+        ("LANGFUSE_PUBLIC_KEY".to_string(), "pk".to_string()),
+        ("LANGFUSE_SECRET_KEY".to_string(), "sk".to_string()),
+    ]));
+    let cfg = GatewayConfig::from_toml(&format!(
+        "{}\n[tracing]\nlangfuse_host = \"https://langfuse.test\"\n",
+        edge_gateway::EXAMPLE_CONFIG
+    ))
+    .unwrap();
+    let g = Gateway::new(cfg, p, "9").unwrap();
+    let body = json!({"model": "mock-1", "messages": [{"role": "user", "content": "call me on +1 415 555 0100, mail bob@example.com"}]});
+    let r = send(&g, chat_req(Some(&token("u1", "authenticated")), &body));
+    assert_eq!(r.status, 200);
+    let sent = http.requests();
+    assert_eq!(sent.len(), 1, "one ingestion batch");
+    assert_eq!(sent[0].uri, "https://langfuse.test/api/public/ingestion");
+    let text = String::from_utf8_lossy(&sent[0].body);
+    assert!(
+        !text.contains("bob@example.com") && !text.contains("555 0100"),
+        "{text}"
+    );
+    let batch: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(batch["batch"][1]["body"]["model"], "mock-1");
+    assert_eq!(batch["batch"][1]["body"]["usage"]["unit"], "TOKENS");
+}

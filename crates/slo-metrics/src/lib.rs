@@ -12,8 +12,9 @@
 //! - [`schema`]: the one request data-point schema (Analytics Engine columns).
 //! - [`sql`]: the Analytics Engine SQL API client with sample-weighted queries.
 //!
-//! Not built yet: Langfuse/OTLP tracing and KV-backed per-writer minute
-//! buckets for the sketches (edge-gateway keeps per-deployment minute
+//! - [`trace`]: Langfuse ingestion of LLM calls, redacted by zt-security.
+//!
+//! Not built yet: KV-backed per-writer minute buckets for the sketches (edge-gateway keeps per-deployment minute
 //! counts in KV, one key per writer per minute).
 //!
 //! ```
@@ -37,3 +38,4 @@ pub mod sinks;
 pub mod sketch;
 pub mod slo;
 pub mod sql;
+pub mod trace;

@@ -317,3 +317,57 @@ fn sql_client_weights_by_sample_interval_and_sends_the_documented_request() {
         Err(slo_metrics::sql::SqlError::Api { status: 403, .. })
     ));
 }
+
+#[test]
+fn langfuse_batch_is_golden_redacted_and_sent_with_basic_auth() {
+    use slo_metrics::trace::{LlmCall, iso8601, langfuse_batch, send_langfuse};
+    assert_eq!(iso8601(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    let call = LlmCall {
+        trace_id: "req-1".into(),
+        name: "chat".into(),
+        provider: "openai".into(),
+        model: "gpt-4o-mini".into(),
+        start_ms: 1_700_000_000_000,
+        end_ms: 1_700_000_000_250,
+        tokens_in: 12,
+        tokens_out: 5,
+        cost_usd: 0.00001,
+        cache_hit: false,
+        prompt: json!([{"role": "user", "content": "mail me at jane.doe@example.com"}]),
+        completion: "sure".into(),
+        user_id: Some("u1".into()),
+    };
+    let b = langfuse_batch(&call);
+    let text = b.to_string();
+    assert!(!text.contains("jane.doe@example.com"), "{text}");
+    assert!(text.contains("[REDACTED:email]"), "{text}");
+    let gen_ev = &b["batch"][1];
+    assert_eq!(gen_ev["type"], "generation-create");
+    assert_eq!(
+        gen_ev["body"]["usage"],
+        json!({"input": 12, "output": 5, "total": 17, "unit": "TOKENS"})
+    );
+    assert_eq!(gen_ev["body"]["startTime"], "2023-11-14T22:13:20.000Z");
+    assert_eq!(gen_ev["body"]["metadata"]["latency_ms"], 250);
+    assert_eq!(b["batch"][2]["body"]["name"], "cache_hit");
+    let http = ScriptedHttpClient::new();
+    http.push(
+        "cloud.langfuse.com",
+        ScriptedResponse::json(
+            207,
+            &json!({"successes": [{"id": "req-1-t", "status": 201}], "errors": []}),
+        ),
+    );
+    let r = block_on(send_langfuse(
+        &http,
+        "https://cloud.langfuse.com/",
+        "pk",
+        "sk",
+        &b,
+    ))
+    .unwrap();
+    assert_eq!(r["errors"], json!([]));
+    let req = &http.requests()[0];
+    assert_eq!(req.uri, "https://cloud.langfuse.com/api/public/ingestion");
+    assert_eq!(req.headers["authorization"], "Basic cGs6c2s=");
+}
