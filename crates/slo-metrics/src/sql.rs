@@ -178,3 +178,74 @@ impl<'a> AnalyticsSql<'a> {
         )
     }
 }
+
+/// The dashboard panels: (title, SQL) over `dataset`, built from the
+/// schema. `dashboards/edgeforge.json` embeds exactly these (checked by a
+/// test), for Grafana's Altinity ClickHouse data source pointed at the
+/// Analytics Engine SQL API.
+pub fn dashboard_queries(dataset: &str) -> Vec<(&'static str, String)> {
+    let status = Double::Status.column();
+    let ms = Double::ResponseMs.column();
+    let cache = Blob::Cache.column();
+    let country = Blob::Country.column();
+    let window = "timestamp > NOW() - INTERVAL '1' DAY";
+    let by_minute = "toStartOfInterval(timestamp, INTERVAL '1' MINUTE) AS t";
+    vec![
+        (
+            "Throughput (req/min)",
+            format!(
+                "SELECT {by_minute}, SUM(_sample_interval) AS requests FROM {dataset} WHERE {window} GROUP BY t ORDER BY t"
+            ),
+        ),
+        (
+            "Latency p50/p95/p99 (ms)",
+            format!(
+                "SELECT {by_minute}, quantileExactWeighted(0.5)({ms}, _sample_interval) AS p50, quantileExactWeighted(0.95)({ms}, _sample_interval) AS p95, quantileExactWeighted(0.99)({ms}, _sample_interval) AS p99 FROM {dataset} WHERE {window} GROUP BY t ORDER BY t"
+            ),
+        ),
+        (
+            "Availability",
+            format!(
+                "SELECT {by_minute}, SUM(IF({status} < 500, _sample_interval, 0)) / SUM(_sample_interval) AS availability FROM {dataset} WHERE {window} GROUP BY t ORDER BY t"
+            ),
+        ),
+        (
+            "Error rate",
+            format!(
+                "SELECT {by_minute}, SUM(IF({status} >= 500 OR {status} = 429, _sample_interval, 0)) / SUM(_sample_interval) AS error_rate FROM {dataset} WHERE {window} GROUP BY t ORDER BY t"
+            ),
+        ),
+        (
+            "Cache hit rate",
+            format!(
+                "SELECT {by_minute}, SUM(IF({cache} = 'HIT' OR {cache} = 'STALE', _sample_interval, 0)) / SUM(IF({cache} != 'BYPASS' AND {cache} != '', _sample_interval, 0)) AS hit_rate FROM {dataset} WHERE {window} GROUP BY t ORDER BY t"
+            ),
+        ),
+        (
+            "Top regions",
+            format!(
+                "SELECT {country} AS country, SUM(_sample_interval) AS requests FROM {dataset} WHERE {window} GROUP BY country ORDER BY requests DESC LIMIT 10"
+            ),
+        ),
+        (
+            "Tokens (in/out per minute)",
+            format!(
+                "SELECT {by_minute}, SUM(_sample_interval * {}) AS tokens_in, SUM(_sample_interval * {}) AS tokens_out FROM {dataset} WHERE {window} GROUP BY t ORDER BY t",
+                Double::TokensIn.column(),
+                Double::TokensOut.column()
+            ),
+        ),
+        (
+            "Availability burn rate (1h, 99.9%)",
+            format!(
+                "SELECT (1 - SUM(IF({status} < 500, _sample_interval, 0)) / SUM(_sample_interval)) / 0.001 AS burn_1h FROM {dataset} WHERE timestamp > NOW() - INTERVAL '60' MINUTE"
+            ),
+        ),
+        (
+            "Availability burn rate (5m, 99.9%)",
+            format!(
+                "SELECT (1 - SUM(IF({status} < 500, _sample_interval, 0)) / SUM(_sample_interval)) / 0.001 AS burn_5m FROM {dataset} WHERE timestamp > NOW() - INTERVAL '5' MINUTE"
+            ),
+        ),
+    ]
+}
