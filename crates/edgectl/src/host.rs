@@ -204,7 +204,7 @@ pub fn ports(
         security_kv: None,
         analytics: analytics.clone(),
         security_analytics: security.clone(),
-        http: Arc::new(HyperClient::new()),
+        http: Arc::new(HyperClient::new()?),
         clock,
         timer: Arc::new(TokioSleep),
         random: Arc::new(OsRandom),

@@ -220,6 +220,34 @@ async fn shutdown_signal() {
     }
 }
 
+/// The embedded default switches real providers on when their keys are in
+/// the environment (the mock provider stays for `mock-1`).
+fn with_env_providers(mut cfg: GatewayConfig) -> Result<GatewayConfig, String> {
+    let known = [
+        (
+            "OPENAI_API_KEY",
+            serde_json::json!({"name": "openai", "kind": "openai", "base_url": "https://api.openai.com/v1",
+            "api_key_secrets": ["OPENAI_API_KEY"], "regions": ["local"],
+            "models": [{"name": "gpt-4o-mini", "input_per_mtok": 0.15, "output_per_mtok": 0.6}, {"name": "gpt-4o", "input_per_mtok": 2.5, "output_per_mtok": 10.0}]}),
+        ),
+        (
+            "ANTHROPIC_API_KEY",
+            serde_json::json!({"name": "anthropic", "kind": "anthropic", "base_url": "https://api.anthropic.com/v1",
+            "api_key_secrets": ["ANTHROPIC_API_KEY"], "regions": ["local"],
+            "models": [{"name": "claude-sonnet-4-5", "input_per_mtok": 3.0, "output_per_mtok": 15.0}, {"name": "claude-haiku-4-5", "input_per_mtok": 1.0, "output_per_mtok": 5.0}]}),
+        ),
+    ];
+    for (var, provider) in known {
+        if std::env::var(var).is_ok_and(|v| !v.is_empty()) {
+            let p: llm_router::ProviderConfig =
+                serde_json::from_value(provider).map_err(|e| format!("{var}: {e}"))?;
+            cfg.router.providers.push(p);
+        }
+    }
+    cfg.validate().map_err(|e| e.to_string())?;
+    Ok(cfg)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn serve(
     config: Option<PathBuf>,
@@ -233,9 +261,9 @@ fn serve(
     let embedded = config.is_none();
     let gateway = match &config {
         Some(p) => load_config(p)?,
-        None => {
-            GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG).map_err(|e| e.to_string())?
-        }
+        None => with_env_providers(
+            GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG).map_err(|e| e.to_string())?,
+        )?,
     };
     let mut overrides = HashMap::new();
     let secret = match std::env::var("JWT_HS256_SECRET") {
