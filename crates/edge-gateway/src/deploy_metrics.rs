@@ -18,23 +18,29 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use edge_ports::{KvStore, ListOptions, PutOptions};
 use serde::{Deserialize, Serialize};
+use slo_metrics::sketch::DdSketch;
 use traffic_split::canary::{CanaryMetrics, StageMetrics};
 
-/// Upper edges of the latency buckets, ms (the last bucket is open).
-const EDGES_MS: [u64; 14] = [
-    5, 10, 25, 50, 75, 100, 150, 250, 500, 750, 1_000, 2_500, 5_000, 10_000,
-];
 const TTL_SECS: u64 = 2 * 3600;
 
-/// One writer's counts for one deployment and minute.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// One writer's counts for one deployment and minute: requests, 5xx and a
+/// DDSketch of latencies (1% relative accuracy, mergeable), serialised as
+/// base64 in KV.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MinuteCounts {
     /// Requests.
     pub requests: u64,
     /// 5xx answers.
     pub errors: u64,
-    /// Latency histogram over [`EDGES_MS`] plus an overflow bucket.
-    pub buckets: Vec<u64>,
+    /// Latencies (ms).
+    pub latency: DdSketch,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    requests: u64,
+    errors: u64,
+    sketch: String,
 }
 
 impl MinuteCounts {
@@ -42,40 +48,37 @@ impl MinuteCounts {
     pub fn add(&mut self, other: &MinuteCounts) {
         self.requests += other.requests;
         self.errors += other.errors;
-        if self.buckets.len() < other.buckets.len() {
-            self.buckets.resize(other.buckets.len(), 0);
-        }
-        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
-            *a += b;
-        }
+        self.latency.merge(&other.latency);
     }
 
-    /// The upper edge of the bucket holding the `q` quantile (an upper
-    /// bound on the true quantile; the overflow bucket reports 2× the last edge).
+    /// The `q` latency quantile in ms (0 with no requests), within 1%.
     pub fn quantile_ms(&self, q: f64) -> f64 {
-        let total: u64 = self.buckets.iter().sum();
-        if total == 0 {
-            return 0.0;
-        }
-        let rank = (q.clamp(0.0, 1.0) * total as f64).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (i, n) in self.buckets.iter().enumerate() {
-            seen += n;
-            if seen >= rank {
-                return EDGES_MS
-                    .get(i)
-                    .map_or(EDGES_MS[EDGES_MS.len() - 1] as f64 * 2.0, |e| *e as f64);
-            }
-        }
-        EDGES_MS[EDGES_MS.len() - 1] as f64 * 2.0
+        self.latency.quantile(q).unwrap_or(0.0)
     }
-}
 
-fn bucket(latency_ms: u64) -> usize {
-    EDGES_MS
-        .iter()
-        .position(|e| latency_ms <= *e)
-        .unwrap_or(EDGES_MS.len())
+    fn encode(&self) -> Vec<u8> {
+        use base64::Engine;
+        let stored = Stored {
+            requests: self.requests,
+            errors: self.errors,
+            sketch: base64::engine::general_purpose::STANDARD_NO_PAD
+                .encode(self.latency.to_bytes()),
+        };
+        serde_json::to_vec(&stored).unwrap_or_default()
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        use base64::Engine;
+        let s: Stored = serde_json::from_slice(bytes).ok()?;
+        let raw = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(s.sketch)
+            .ok()?;
+        Some(Self {
+            requests: s.requests,
+            errors: s.errors,
+            latency: DdSketch::from_bytes(&raw).ok()?,
+        })
+    }
 }
 
 /// The in-isolate recorder and the KV reader.
@@ -120,16 +123,11 @@ impl DeploymentMetrics {
         let minute = now_ms / 60_000;
         let mut p = self.pending.borrow_mut();
         let c = p.entry((deployment.to_owned(), minute)).or_default();
-        if c.buckets.is_empty() {
-            c.buckets = vec![0; EDGES_MS.len() + 1];
-        }
         c.requests += 1;
         if status >= 500 {
             c.errors += 1;
         }
-        if let Some(b) = c.buckets.get_mut(bucket(latency_ms)) {
-            *b += 1;
-        }
+        c.latency.insert(latency_ms as f64);
         now_ms.saturating_sub(self.last_flush_ms.get()) >= self.flush_interval_ms
     }
 
@@ -170,7 +168,7 @@ impl DeploymentMetrics {
         let mut written = 0;
         for ((dep, minute), counts) in &snapshot {
             let key = format!("{}{minute:010}:{}", prefix(dep), self.writer);
-            let body = serde_json::to_vec(counts).unwrap_or_default();
+            let body = counts.encode();
             self.kv.put(&key, body, PutOptions::ttl(TTL_SECS)).await?;
             written += 1;
         }
@@ -207,7 +205,7 @@ impl DeploymentMetrics {
                     continue;
                 };
                 if let Some(bytes) = self.kv.get(&k.name).await?
-                    && let Ok(c) = serde_json::from_slice::<MinuteCounts>(&bytes)
+                    && let Some(c) = MinuteCounts::decode(&bytes)
                 {
                     out.entry(minute).or_default().add(&c);
                 }
@@ -243,7 +241,7 @@ impl DeploymentMetrics {
                     continue;
                 }
                 if let Some(bytes) = self.kv.get(&k.name).await?
-                    && let Ok(c) = serde_json::from_slice::<MinuteCounts>(&bytes)
+                    && let Some(c) = MinuteCounts::decode(&bytes)
                 {
                     total.add(&c);
                 }
@@ -304,7 +302,7 @@ mod tests {
             b.flush(10 * 60_000).await.unwrap();
             let m = a.canary_metrics("v2", 9 * 60_000).await.unwrap();
             assert_eq!((m.requests, m.errors), (100, 10));
-            assert_eq!(m.p95_ms, 1_000.0);
+            assert!((m.p95_ms - 900.0).abs() <= 9.0, "{}", m.p95_ms);
             assert_eq!(a.read("v2", 0).await.unwrap().requests, 101);
             assert_eq!(a.read("v1", 0).await.unwrap().requests, 1);
             // A second flush of the same minute overwrites this writer's key
@@ -313,18 +311,5 @@ mod tests {
             a.flush(10 * 60_000 + 10).await.unwrap();
             assert_eq!(a.read("v2", 9 * 60_000).await.unwrap().requests, 101);
         });
-    }
-
-    #[test]
-    fn quantiles_are_bucket_upper_bounds() {
-        let mut c = MinuteCounts {
-            buckets: vec![0; EDGES_MS.len() + 1],
-            ..MinuteCounts::default()
-        };
-        assert_eq!(c.quantile_ms(0.95), 0.0);
-        c.buckets[bucket(3)] = 95;
-        c.buckets[bucket(20_000)] = 5;
-        assert_eq!(c.quantile_ms(0.95), 5.0);
-        assert_eq!(c.quantile_ms(0.99), 20_000.0);
     }
 }

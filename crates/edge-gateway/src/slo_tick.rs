@@ -1,5 +1,6 @@
 //! The SLO step the health-prober cron (and the native host's loop) runs:
-//! availability of this deployment from the per-deployment minute counts,
+//! availability and latency of this deployment from the per-deployment
+//! minute counts and sketches,
 //! multi-window burn-rate alerts (state in KV, so each incident is sent
 //! once), delivered to Slack and PagerDuty when their secrets are set.
 //!
@@ -50,18 +51,20 @@ impl Gateway {
                 &Bucket {
                     total: c.requests,
                     server_errors: c.errors,
-                    ..Bucket::default()
+                    throttled: 0,
+                    latency: c.latency,
                 },
             );
         }
         let spec = SloSpec::defaults();
-        let availability = &spec.slo[..1];
+        // Availability and latency (p95 under 200 ms as a ratio SLI).
+        let slos = &spec.slo[..2];
         let mut alerter: Alerter = match inner.kv.get(ALERT_STATE_KEY).await {
             Ok(Some(b)) => serde_json::from_slice(&b).unwrap_or_default(),
             _ => Alerter::default(),
         };
-        let events = alerter.evaluate(availability, &windows, now);
-        let report = availability[0].report(&windows, now);
+        let events = alerter.evaluate(slos, &windows, now);
+        let report = slos[0].report(&windows, now);
         let mut failed = 0;
         if !events.is_empty() {
             let body = serde_json::to_vec(&alerter).map_err(|e| e.to_string())?;

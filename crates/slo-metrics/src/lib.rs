@@ -1,5 +1,4 @@
-//! SLO metrics over the edgeforge ports (issue 7, **partial**: see the
-//! README's status table).
+//! SLO metrics over the edgeforge ports.
 //!
 //! - [`sketch`]: DDSketch quantiles at 1% relative accuracy, mergeable,
 //!   compactly serialised.
@@ -14,8 +13,10 @@
 //!
 //! - [`trace`]: Langfuse ingestion of LLM calls, redacted by zt-security.
 //!
-//! Not built yet: KV-backed per-writer minute buckets for the sketches (edge-gateway keeps per-deployment minute
-//! counts in KV, one key per writer per minute).
+//! Rolling windows across isolates live in edge-gateway's deployment
+//! metrics: one KV key per writer (isolate) per minute holding counters and
+//! a serialised [`sketch::DdSketch`], merged by readers — no writer ever
+//! overwrites another, at one KV write per writer per flush interval.
 //!
 //! ```
 //! use slo_metrics::alert::{AlertEvent, Alerter, Severity};
