@@ -117,6 +117,24 @@ pub fn gateway_ports(
     })
 }
 
+/// A gateway for the cron Workers (prober, controller): the standard
+/// bindings, per-isolate rate limits (their fetch handlers serve admin and
+/// diagnostic traffic only), the config from `GATEWAY_CONFIG` or `bundled`.
+#[allow(clippy::arc_with_non_send_sync)] // Workers isolates are single-threaded
+pub fn cron_gateway(
+    env: &Env,
+    bundled: &str,
+    version: &str,
+) -> Result<edge_gateway::Gateway, ApiError> {
+    let cfg = load_config(env, bundled)?;
+    let limits = Arc::new(zt_security::ratelimit::MemoryStore::new(Arc::new(
+        WorkersClock::new(),
+    )));
+    let ports = gateway_ports(env, limits)?;
+    edge_gateway::Gateway::new(cfg, ports, version)
+        .map_err(|e| ApiError::internal("misconfigured", e.to_string()))
+}
+
 /// `ctx.wait_until` as the gateway's background hook.
 pub struct Background<'a>(pub &'a Context);
 

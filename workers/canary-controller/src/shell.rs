@@ -1,29 +1,17 @@
 //! Wiring only: the gateway (admin routes) and the cron step.
 
-use std::sync::Arc;
-
-use edge_cloudflare::WorkersClock;
-use edge_cloudflare::host::{
-    Background, gateway_ports, load_config, request_context, to_http, to_worker,
-};
+use edge_cloudflare::host::{Background, request_context, to_http, to_worker};
 use edge_gateway::{ApiError, Gateway};
 use worker::{
     Context, Env, Request, Response, ScheduleContext, ScheduledEvent, console_error, console_log,
     event,
 };
-use zt_security::ratelimit::MemoryStore;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const BUNDLED_CONFIG: &str = include_str!("../../api/gateway.toml");
 
-#[allow(clippy::arc_with_non_send_sync)] // Workers isolates are single-threaded
 fn build(env: &Env) -> Result<Gateway, ApiError> {
-    let cfg = load_config(env, BUNDLED_CONFIG)?;
-    // Admin traffic only: per-isolate limits are enough here.
-    let limits = Arc::new(MemoryStore::new(Arc::new(WorkersClock::new())));
-    let ports = gateway_ports(env, limits)?;
-    Gateway::new(cfg, ports, VERSION)
-        .map_err(|e| ApiError::internal("misconfigured", e.to_string()))
+    edge_cloudflare::host::cron_gateway(env, BUNDLED_CONFIG, VERSION)
 }
 
 #[event(scheduled)]

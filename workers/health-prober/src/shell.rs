@@ -1,27 +1,17 @@
 //! Wiring only: bindings to the gateway's ports, cron to the prober and the
 //! SLO step.
 
-use std::sync::Arc;
-
-use edge_cloudflare::WorkersClock;
-use edge_cloudflare::host::{gateway_ports, load_config};
 use edge_gateway::{ApiError, Gateway};
 use worker::{
     Context, Env, Request, Response, ScheduleContext, ScheduledEvent, console_error, console_log,
     event,
 };
-use zt_security::ratelimit::MemoryStore;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const BUNDLED_CONFIG: &str = include_str!("../../api/gateway.toml");
 
-#[allow(clippy::arc_with_non_send_sync)] // Workers isolates are single-threaded
 fn build(env: &Env) -> Result<Gateway, ApiError> {
-    let cfg = load_config(env, BUNDLED_CONFIG)?;
-    let limits = Arc::new(MemoryStore::new(Arc::new(WorkersClock::new())));
-    let ports = gateway_ports(env, limits)?;
-    Gateway::new(cfg, ports, VERSION)
-        .map_err(|e| ApiError::internal("misconfigured", e.to_string()))
+    edge_cloudflare::host::cron_gateway(env, BUNDLED_CONFIG, VERSION)
 }
 
 #[event(scheduled)]
