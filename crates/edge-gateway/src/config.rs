@@ -86,6 +86,10 @@ pub struct GatewaySection {
     pub geo_override: Option<GeoOverride>,
     /// Rate-limit category per route group.
     pub categories: RouteCategories,
+    /// The Analytics Engine dataset of request points. With the secrets
+    /// `CF_ACCOUNT_ID` and `CF_ANALYTICS_TOKEN` set, the SLO step reads
+    /// its windows (up to 3 days) through the SQL API instead of KV.
+    pub analytics_dataset: Option<String>,
 }
 
 impl Default for GatewaySection {
@@ -97,6 +101,7 @@ impl Default for GatewaySection {
             cors_allowed_origins: Vec::new(),
             geo_override: None,
             categories: RouteCategories::default(),
+            analytics_dataset: None,
         }
     }
 }

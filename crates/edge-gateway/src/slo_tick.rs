@@ -4,14 +4,17 @@
 //! multi-window burn-rate alerts (state in KV, so each incident is sent
 //! once), delivered to Slack and PagerDuty when their secrets are set.
 //!
-//! Windows up to 6 h are read (KV list + get per writer-minute); the 3-day
-//! ticket pair therefore never fires here — see the README's status table.
+//! From KV, windows up to 6 h are read (a list + get per writer-minute), so
+//! the 3-day ticket pair cannot fire; with `gateway.analytics_dataset` and
+//! the `CF_ACCOUNT_ID` / `CF_ANALYTICS_TOKEN` secrets, every window (to 3 d)
+//! comes from the Analytics Engine SQL API instead.
 
 use edge_ports::PutOptions;
 use serde::Serialize;
 use slo_metrics::alert::{AlertEvent, Alerter};
 use slo_metrics::sinks::{PAGERDUTY_URL, Sender, pagerduty_payload, slack_payload};
-use slo_metrics::slo::{Bucket, SloSpec, Windows};
+use slo_metrics::slo::{Bucket, FixedCounts, SloSpec, WINDOWS_MIN, Windows};
+use slo_metrics::sql::AnalyticsSql;
 
 use crate::Gateway;
 
@@ -36,35 +39,64 @@ impl Gateway {
     pub async fn slo_tick(&self) -> Result<SloTick, String> {
         let inner = &self.inner;
         let now = inner.clock.now_ms();
-        let minutes = inner
-            .deploy_metrics
-            .read_minutes(
-                &inner.cfg.gateway.deployment,
-                now.saturating_sub(READ_WINDOW_MIN * 60_000),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut windows = Windows::new();
-        for (minute, c) in minutes {
-            windows.add_bucket(
-                minute,
-                &Bucket {
-                    total: c.requests,
-                    server_errors: c.errors,
-                    throttled: 0,
-                    latency: c.latency,
-                },
-            );
-        }
         let spec = SloSpec::defaults();
-        // Availability and latency (p95 under 200 ms as a ratio SLI).
-        let slos = &spec.slo[..2];
+        let deployment = inner.cfg.gateway.deployment.clone();
+        let sql = match (
+            &inner.cfg.gateway.analytics_dataset,
+            inner.secrets.get("CF_ACCOUNT_ID"),
+            inner.secrets.get("CF_ANALYTICS_TOKEN"),
+        ) {
+            (Some(ds), Some(account), Some(token)) => Some((ds.clone(), account, token)),
+            _ => None,
+        };
         let mut alerter: Alerter = match inner.kv.get(ALERT_STATE_KEY).await {
             Ok(Some(b)) => serde_json::from_slice(&b).unwrap_or_default(),
             _ => Alerter::default(),
         };
-        let events = alerter.evaluate(slos, &windows, now);
-        let report = slos[0].report(&windows, now);
+        let (events, report) = if let Some((ds, account, token)) = sql {
+            // Analytics Engine: every window up to 3 days, availability only.
+            let client = AnalyticsSql::new(inner.http.as_ref(), &account, &token, &ds);
+            let mut counts = FixedCounts::default();
+            for w in WINDOWS_MIN {
+                let c = client
+                    .availability(w, &deployment)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                counts.0.insert(w, c);
+            }
+            let slos = &spec.slo[..1];
+            (
+                alerter.evaluate(slos, &counts, now),
+                slos[0].report(&counts, now),
+            )
+        } else {
+            let minutes = inner
+                .deploy_metrics
+                .read_minutes(
+                    &inner.cfg.gateway.deployment,
+                    now.saturating_sub(READ_WINDOW_MIN * 60_000),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut windows = Windows::new();
+            for (minute, c) in minutes {
+                windows.add_bucket(
+                    minute,
+                    &Bucket {
+                        total: c.requests,
+                        server_errors: c.errors,
+                        throttled: 0,
+                        latency: c.latency,
+                    },
+                );
+            }
+            // Availability and latency (p95 under 200 ms as a ratio SLI).
+            let slos = &spec.slo[..2];
+            (
+                alerter.evaluate(slos, &windows, now),
+                slos[0].report(&windows, now),
+            )
+        };
         let mut failed = 0;
         if !events.is_empty() {
             let body = serde_json::to_vec(&alerter).map_err(|e| e.to_string())?;

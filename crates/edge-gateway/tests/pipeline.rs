@@ -650,3 +650,54 @@ fn completed_calls_are_traced_to_langfuse_with_the_prompt_redacted() {
     assert_eq!(batch["batch"][1]["body"]["model"], "mock-1");
     assert_eq!(batch["batch"][1]["body"]["usage"]["unit"], "TOKENS");
 }
+
+#[test]
+fn slo_step_reads_all_windows_from_analytics_engine_when_configured() {
+    use edge_ports::{ScriptedHttpClient, ScriptedResponse};
+    let http = ScriptedHttpClient::new();
+    // 5m, 30m, 1h, 6h, 1d, 3d: a fast burn in the short windows.
+    for (total, good) in [
+        (1000.0, 700.0),
+        (6000.0, 4500.0),
+        (12000.0, 9500.0),
+        (72000.0, 69000.0),
+        (288000.0, 285000.0),
+        (864000.0, 861000.0),
+    ] {
+        http.push(
+            "api.cloudflare.com",
+            ScriptedResponse::json(200, &json!({"data": [{"total": total, "good": good}]})),
+        );
+    }
+    let mut p = ports();
+    p.http = Arc::new(http.clone());
+    p.secrets = Arc::new(HashMap::from([
+        ("JWT_HS256_SECRET".to_string(), SECRET.to_string()),
+        ("CF_ACCOUNT_ID".to_string(), "acct".to_string()),
+        ("CF_ANALYTICS_TOKEN".to_string(), "tok".to_string()),
+    ]));
+    let text = edge_gateway::EXAMPLE_CONFIG.replacen(
+        "[gateway]\n",
+        "[gateway]\nanalytics_dataset = \"edgeforge_requests\"\n",
+        1,
+    );
+    let g = Gateway::new(GatewayConfig::from_toml(&text).unwrap(), p, "9").unwrap();
+    let tick = block_on(g.slo_tick()).unwrap();
+    assert_eq!(http.requests().len(), 6, "one query per window");
+    assert!(tick.burn_rates["5m"] > 14.4, "{tick:?}");
+    assert!(
+        matches!(
+            &tick.events[..],
+            [slo_metrics::alert::AlertEvent::Trigger {
+                severity: slo_metrics::alert::Severity::Page,
+                ..
+            }]
+        ),
+        "{tick:?}"
+    );
+    let sql = String::from_utf8(http.requests()[5].body.clone()).unwrap();
+    assert!(
+        sql.contains("INTERVAL '4320' MINUTE") && sql.contains("blob10 = 'stable'"),
+        "{sql}"
+    );
+}

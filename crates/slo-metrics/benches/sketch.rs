@@ -41,6 +41,35 @@ fn benches(c: &mut Criterion) {
             i += 1;
         })
     });
+    let sink = edge_ports::MemoryAnalytics::new();
+    c.bench_function("schema/record_data_point", |b| {
+        use edge_ports::AnalyticsSink;
+        let p = slo_metrics::schema::RequestPoint {
+            route: "chat".into(),
+            status: 200,
+            colo: "FRA".into(),
+            country: "DE".into(),
+            cache: "MISS".into(),
+            provider: "openai".into(),
+            model: "gpt-4o-mini".into(),
+            tier: "premium".into(),
+            variant: "prompt-v2=short".into(),
+            deployment: "v42".into(),
+            response_ms: 123.0,
+            cpu_ms: 1.5,
+            tokens_in: 120.0,
+            tokens_out: 40.0,
+            cost_usd: 0.00004,
+        };
+        let mut n = 0u32;
+        b.iter(|| {
+            let _ = sink.write(black_box(&p).to_data_point());
+            n += 1;
+            if n.is_multiple_of(100_000) {
+                sink.take();
+            }
+        })
+    });
     // Memory over the whole 1 µs – 100 s range.
     let mut full = DdSketch::new();
     let mut v = 1e-3;

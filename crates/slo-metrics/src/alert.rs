@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::slo::{Slo, Windows};
+use crate::slo::{CountSource, Slo};
 
 /// How urgent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -103,7 +103,7 @@ pub struct Alerter {
 
 impl Alerter {
     /// Evaluates every SLO at `now_ms`; returns the state changes.
-    pub fn evaluate(&mut self, slos: &[Slo], w: &Windows, now_ms: u64) -> Vec<AlertEvent> {
+    pub fn evaluate(&mut self, slos: &[Slo], w: &dyn CountSource, now_ms: u64) -> Vec<AlertEvent> {
         let mut out = Vec::new();
         for slo in slos {
             let mut hit: Option<(BurnRule, f64, f64)> = None;

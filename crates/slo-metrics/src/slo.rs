@@ -198,6 +198,30 @@ impl Counts {
     }
 }
 
+/// Where good/total counts per window come from: the per-minute
+/// [`Windows`] (native host, KV buckets) or counts fetched from the
+/// Analytics Engine SQL API ([`FixedCounts`]).
+pub trait CountSource {
+    /// Good and total events for `sli` over the last `window_min` minutes.
+    fn counts(&self, sli: Sli, now_ms: u64, window_min: u64) -> Counts;
+}
+
+impl CountSource for Windows {
+    fn counts(&self, sli: Sli, now_ms: u64, window_min: u64) -> Counts {
+        Windows::counts(self, sli, now_ms, window_min)
+    }
+}
+
+/// Counts already aggregated per window (e.g. by SQL), for one SLI.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FixedCounts(pub BTreeMap<u64, Counts>);
+
+impl CountSource for FixedCounts {
+    fn counts(&self, _sli: Sli, _now_ms: u64, window_min: u64) -> Counts {
+        self.0.get(&window_min).copied().unwrap_or_default()
+    }
+}
+
 /// The standard windows, in minutes.
 pub const WINDOWS_MIN: [u64; 6] = [5, 30, 60, 360, 1440, 4320];
 
@@ -297,7 +321,7 @@ impl Slo {
     }
 
     /// Burn rate over a window: error ratio / budget.
-    pub fn burn(&self, w: &Windows, now_ms: u64, window_min: u64) -> f64 {
+    pub fn burn(&self, w: &dyn CountSource, now_ms: u64, window_min: u64) -> f64 {
         let c = w.counts(self.sli, now_ms, window_min);
         if (c.total as u64) < self.min_events || ((c.total - c.good) as u64) < self.min_bad_events {
             return 0.0;
@@ -306,7 +330,7 @@ impl Slo {
     }
 
     /// The report over the compliance window.
-    pub fn report(&self, w: &Windows, now_ms: u64) -> SloReport {
+    pub fn report(&self, w: &dyn CountSource, now_ms: u64) -> SloReport {
         let c = w.counts(self.sli, now_ms, u64::from(self.window_days) * 1440);
         let sli = if c.total > 0.0 { c.good / c.total } else { 1.0 };
         SloReport {
