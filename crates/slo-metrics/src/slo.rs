@@ -275,7 +275,7 @@ impl Windows {
         for (_, b) in self.minutes.range(from..=now) {
             total += b.total;
             good += match sli {
-                Sli::Availability => b.total - b.server_errors,
+                Sli::Availability => b.total.saturating_sub(b.server_errors),
                 Sli::ErrorRate => b.total.saturating_sub(b.server_errors + b.throttled),
                 // Ratio SLIs add across minutes; no sketch merge needed.
                 Sli::Latency { threshold_ms } => b.latency.count_le(threshold_ms),
