@@ -101,7 +101,29 @@ pub struct Alerter {
     pub firing: BTreeMap<String, Severity>,
 }
 
+/// KV key of the persisted alert state.
+pub const STATE_KEY: &str = "slo:alerts";
+
 impl Alerter {
+    /// The state persisted at `key` (empty when missing or unreadable: the
+    /// worst case is one repeated trigger, which the sinks de-duplicate by
+    /// `dedup_key`).
+    pub async fn load(kv: &dyn edge_ports::KvStore, key: &str) -> Result<Self, edge_ports::KvError> {
+        Ok(kv
+            .get(key)
+            .await?
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default())
+    }
+
+    /// Persists the state at `key`. Call it after [`Alerter::evaluate`]
+    /// returned changes (one writer: the cron step, so KV's one write per
+    /// second per key is not a concern).
+    pub async fn save(&self, kv: &dyn edge_ports::KvStore, key: &str) -> Result<(), edge_ports::KvError> {
+        let body = serde_json::to_vec(self).unwrap_or_default();
+        kv.put(key, body, edge_ports::PutOptions::default()).await
+    }
+
     /// Evaluates every SLO at `now_ms`; returns the state changes.
     pub fn evaluate(&mut self, slos: &[Slo], w: &dyn CountSource, now_ms: u64) -> Vec<AlertEvent> {
         let mut out = Vec::new();

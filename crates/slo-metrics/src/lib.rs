@@ -33,10 +33,13 @@
 //! assert!(matches!(&events[0], AlertEvent::Trigger { severity: Severity::Page, .. }));
 //! ```
 
+pub mod aggregate;
 pub mod alert;
 pub mod schema;
 pub mod sinks;
 pub mod sketch;
 pub mod slo;
+pub mod source;
 pub mod sql;
+pub mod store;
 pub mod trace;

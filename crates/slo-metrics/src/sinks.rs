@@ -2,12 +2,14 @@
 //! PagerDuty Events API v2 (trigger/resolve with a stable `dedup_key`).
 //! Deliveries retry with exponential backoff on transport errors, 429 and
 //! 5xx; a delivery that still fails is returned as failed and counted —
-//! never dropped silently.
+//! never dropped silently; with [`Sender::dead_letter`] it is also kept
+//! in KV (`{prefix}{now_ms:013}:{n}`, 7 days) with the URL's host only and
+//! the PagerDuty `routing_key` blanked, so no secret is stored.
 
 use std::cell::Cell;
 use std::time::Duration;
 
-use edge_ports::Timer;
+use edge_ports::{Clock, KvStore, PutOptions, Timer};
 use edge_ports::http::{HttpClient, SendOptions};
 use serde_json::{Value, json};
 
@@ -112,6 +114,7 @@ pub struct Sender<'a> {
     /// First backoff (doubles each retry).
     pub base_backoff: Duration,
     failed: Cell<u64>,
+    dead_letter: Option<(&'a dyn KvStore, &'a dyn Clock, String)>,
 }
 
 impl std::fmt::Debug for Sender<'_> {
@@ -131,7 +134,38 @@ impl<'a> Sender<'a> {
             max_attempts: 4,
             base_backoff: Duration::from_millis(500),
             failed: Cell::new(0),
+            dead_letter: None,
         }
+    }
+
+    /// Also records every failed delivery in `kv` under `prefix` (e.g.
+    /// `slo:dlq:`), timestamped by `clock`.
+    pub fn dead_letter(mut self, kv: &'a dyn KvStore, clock: &'a dyn Clock, prefix: &str) -> Self {
+        self.dead_letter = Some((kv, clock, prefix.to_owned()));
+        self
+    }
+
+    async fn fail(&self, url: &str, body: &Value, d: Delivery) -> Delivery {
+        let n = self.failed.get() + 1;
+        self.failed.set(n);
+        if let Some((kv, clock, prefix)) = &self.dead_letter {
+            let host = url
+                .split("://")
+                .nth(1)
+                .and_then(|r| r.split('/').next())
+                .unwrap_or("");
+            let mut body = body.clone();
+            if body.get("routing_key").is_some() {
+                body["routing_key"] = Value::from("[redacted]");
+            }
+            let record = json!({"host": host, "attempts": d.attempts, "error": d.error, "body": body});
+            let key = format!("{prefix}{:013}:{n}", clock.now_ms());
+            // A KV failure here leaves the counter and the returned outcome.
+            let _ = kv
+                .put(&key, record.to_string().into_bytes(), PutOptions::ttl(7 * 86_400))
+                .await;
+        }
+        d
     }
 
     /// Deliveries that failed after every retry.
@@ -170,12 +204,12 @@ impl<'a> Sender<'a> {
                     last = Some(format!("HTTP {status}"));
                     if status != 429 && status < 500 {
                         // A client error will not fix itself.
-                        self.failed.set(self.failed.get() + 1);
-                        return Delivery {
+                        let d = Delivery {
                             ok: false,
                             attempts: attempt,
                             error: last,
                         };
+                        return self.fail(url, body, d).await;
                     }
                 }
                 Err(e) => last = Some(e.to_string()),
@@ -186,11 +220,11 @@ impl<'a> Sender<'a> {
                     .await;
             }
         }
-        self.failed.set(self.failed.get() + 1);
-        Delivery {
+        let d = Delivery {
             ok: false,
-            attempts: self.max_attempts,
+            attempts: self.max_attempts.max(1),
             error: last,
-        }
+        };
+        self.fail(url, body, d).await
     }
 }

@@ -163,11 +163,23 @@ pub struct Bucket {
 }
 
 impl Bucket {
+    /// Good events for `sli` (latency: bucket-accurate, within 1%).
+    pub fn good(&self, sli: Sli) -> u64 {
+        match sli {
+            Sli::Availability => self.total.saturating_sub(self.server_errors),
+            Sli::ErrorRate => self
+                .total
+                .saturating_sub(self.server_errors.saturating_add(self.throttled)),
+            // Ratio SLIs add across minutes; no sketch merge needed.
+            Sli::Latency { threshold_ms } => self.latency.count_le(threshold_ms).min(self.total),
+        }
+    }
+
     /// Adds another writer's bucket for the same minute.
     pub fn merge(&mut self, o: &Bucket) {
-        self.total += o.total;
-        self.server_errors += o.server_errors;
-        self.throttled += o.throttled;
+        self.total = self.total.saturating_add(o.total);
+        self.server_errors = self.server_errors.saturating_add(o.server_errors);
+        self.throttled = self.throttled.saturating_add(o.throttled);
         self.latency.merge(&o.latency);
     }
 }
@@ -274,12 +286,7 @@ impl Windows {
         let (mut total, mut good) = (0u64, 0u64);
         for (_, b) in self.minutes.range(from..=now) {
             total += b.total;
-            good += match sli {
-                Sli::Availability => b.total.saturating_sub(b.server_errors),
-                Sli::ErrorRate => b.total.saturating_sub(b.server_errors + b.throttled),
-                // Ratio SLIs add across minutes; no sketch merge needed.
-                Sli::Latency { threshold_ms } => b.latency.count_le(threshold_ms),
-            };
+            good += b.good(sli);
         }
         Counts {
             good: good as f64,
