@@ -11,7 +11,9 @@
 //! severity is the highest pair firing. [`Alerter::evaluate`] returns only
 //! *changes*: a trigger when an SLO starts firing (or escalates), a resolve
 //! when it stops, nothing while the state holds, so a sink receives each
-//! incident once under a stable `dedup_key` (`edgeforge/<slo>`).
+//! incident once under a stable `dedup_key` (`edgeforge/<slo>`). When only
+//! a slower pair keeps firing, the state drops to its severity silently
+//! (the incident stays open) and a renewed fast burn escalates again.
 
 use std::collections::BTreeMap;
 
@@ -158,6 +160,11 @@ impl Alerter {
                         short_burn: short,
                         threshold: rule.rate,
                     });
+                }
+                // Only a slower pair still fires: remember the lower
+                // severity (no message), so a renewed fast burn pages again.
+                (Some((rule, _, _)), Some(prev)) if rule.severity < prev => {
+                    self.firing.insert(slo.name.clone(), rule.severity);
                 }
                 (None, Some(_)) => {
                     self.firing.remove(&slo.name);
