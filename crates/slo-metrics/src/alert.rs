@@ -110,7 +110,10 @@ impl Alerter {
     /// The state persisted at `key` (empty when missing or unreadable: the
     /// worst case is one repeated trigger, which the sinks de-duplicate by
     /// `dedup_key`).
-    pub async fn load(kv: &dyn edge_ports::KvStore, key: &str) -> Result<Self, edge_ports::KvError> {
+    pub async fn load(
+        kv: &dyn edge_ports::KvStore,
+        key: &str,
+    ) -> Result<Self, edge_ports::KvError> {
         Ok(kv
             .get(key)
             .await?
@@ -121,7 +124,11 @@ impl Alerter {
     /// Persists the state at `key`. Call it after [`Alerter::evaluate`]
     /// returned changes (one writer: the cron step, so KV's one write per
     /// second per key is not a concern).
-    pub async fn save(&self, kv: &dyn edge_ports::KvStore, key: &str) -> Result<(), edge_ports::KvError> {
+    pub async fn save(
+        &self,
+        kv: &dyn edge_ports::KvStore,
+        key: &str,
+    ) -> Result<(), edge_ports::KvError> {
         let body = serde_json::to_vec(self).unwrap_or_default();
         kv.put(key, body, edge_ports::PutOptions::default()).await
     }

@@ -9,8 +9,8 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use edge_ports::{Clock, KvStore, PutOptions, Timer};
 use edge_ports::http::{HttpClient, SendOptions};
+use edge_ports::{Clock, KvStore, PutOptions, Timer};
 use serde_json::{Value, json};
 
 use crate::alert::{AlertEvent, Severity};
@@ -158,11 +158,16 @@ impl<'a> Sender<'a> {
             if body.get("routing_key").is_some() {
                 body["routing_key"] = Value::from("[redacted]");
             }
-            let record = json!({"host": host, "attempts": d.attempts, "error": d.error, "body": body});
+            let record =
+                json!({"host": host, "attempts": d.attempts, "error": d.error, "body": body});
             let key = format!("{prefix}{:013}:{n}", clock.now_ms());
             // A KV failure here leaves the counter and the returned outcome.
             let _ = kv
-                .put(&key, record.to_string().into_bytes(), PutOptions::ttl(7 * 86_400))
+                .put(
+                    &key,
+                    record.to_string().into_bytes(),
+                    PutOptions::ttl(7 * 86_400),
+                )
                 .await;
         }
         d

@@ -115,8 +115,8 @@ impl SloSpec {
     /// Parses and validates TOML.
     pub fn from_toml(text: &str) -> Result<Self, SpecError> {
         let spec: Self = toml::from_str(text).map_err(|e| SpecError {
-            field: "(document)".into(),
-            message: e.to_string(),
+            field: toml_field(text, &e),
+            message: e.message().to_owned(),
         })?;
         spec.validate()?;
         Ok(spec)
@@ -146,6 +146,40 @@ impl SloSpec {
             }
         }
         Ok(())
+    }
+}
+
+/// The field a TOML error is about: `slo[i].key` from the error's position
+/// (the `[[slo]]` tables before it and the key on its line) or the field a
+/// "missing field" message names.
+fn toml_field(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message();
+    let named = msg.split('`').nth(1).filter(|_| msg.contains("field"));
+    let Some(span) = e.span() else {
+        return named.unwrap_or("(document)").to_owned();
+    };
+    let before = text.get(..span.start).unwrap_or("");
+    // A span that starts at a `[[slo]]` header (missing fields) counts it.
+    let through = text
+        .get(..(span.start + 7).min(text.len()))
+        .unwrap_or(before);
+    let line_key = before
+        .rsplit('\n')
+        .next()
+        .and_then(|l| l.split('=').next().filter(|_| l.contains('=')))
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let key = if msg.contains("missing field") {
+        named
+    } else {
+        line_key.or(named)
+    };
+    let tables = through.matches("[[slo]]").count();
+    match (tables, key) {
+        (0, Some(k)) => k.to_owned(),
+        (0, None) => "(document)".to_owned(),
+        (n, Some(k)) => format!("slo[{}].{k}", n - 1),
+        (n, None) => format!("slo[{}]", n - 1),
     }
 }
 

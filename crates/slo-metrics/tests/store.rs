@@ -118,7 +118,16 @@ fn concurrent_writers_never_overwrite_each_other_and_respect_the_write_limit() {
         BucketWriter::new(&store, "slo:v1", "isolate-b", 10_000),
     ];
     let (mut truth, mut seed) = (Windows::new(), 1u64);
-    traffic(&clock, &writers, &mut truth, 30, 120, 0.05, &mut seed, |_| {});
+    traffic(
+        &clock,
+        &writers,
+        &mut truth,
+        30,
+        120,
+        0.05,
+        &mut seed,
+        |_| {},
+    );
     for w in &writers {
         block_on(w.flush(clock.now_ms())).unwrap();
     }
@@ -149,7 +158,16 @@ fn three_days_read_from_hour_and_day_buckets_not_4320_minutes() {
         BucketWriter::new(&store, "slo", "b", 60_000),
     ];
     let (mut truth, mut seed) = (Windows::new(), 5u64);
-    traffic(&clock, &writers, &mut truth, 4320 + 17, 6, 0.01, &mut seed, |_| {});
+    traffic(
+        &clock,
+        &writers,
+        &mut truth,
+        4320 + 17,
+        6,
+        0.01,
+        &mut seed,
+        |_| {},
+    );
     for w in &writers {
         block_on(w.flush(clock.now_ms())).unwrap();
     }
@@ -168,7 +186,10 @@ fn three_days_read_from_hour_and_day_buckets_not_4320_minutes() {
             assert_eq!(got, want, "window {w} is minute-exact");
         } else {
             // Hour-aligned at the old end: at most 59 minutes missing.
-            assert!(got.total <= want.total && got.total >= want.total - 59.0 * 12.0, "{w}: {got:?} {want:?}");
+            assert!(
+                got.total <= want.total && got.total >= want.total - 59.0 * 12.0,
+                "{w}: {got:?} {want:?}"
+            );
         }
     }
 }
@@ -193,8 +214,13 @@ fn a_fast_burn_read_through_kv_pages_and_resolves() {
     };
     let tick = |now: u64| {
         flush(now);
-        let out =
-            block_on(evaluate(&spec.slo[..1], &reader, &mut alerter.borrow_mut(), now)).unwrap();
+        let out = block_on(evaluate(
+            &spec.slo[..1],
+            &reader,
+            &mut alerter.borrow_mut(),
+            now,
+        ))
+        .unwrap();
         events
             .borrow_mut()
             .extend(out.events.into_iter().map(|e| ((now + 1 - T0) / MIN, e)));
@@ -202,18 +228,37 @@ fn a_fast_burn_read_through_kv_pages_and_resolves() {
     // Three healthy days with noise (evaluated hourly), then six minutes of
     // 30% errors (small enough that the 3-day ticket pair stays quiet).
     let mut n = 0;
-    traffic(&clock, &writers, &mut truth, 4320, 20, 0.0002, &mut seed, |now| {
-        n += 1;
-        if n % 60 == 0 { tick(now) } else { flush(now) }
-    });
+    traffic(
+        &clock,
+        &writers,
+        &mut truth,
+        4320,
+        20,
+        0.0002,
+        &mut seed,
+        |now| {
+            n += 1;
+            if n % 60 == 0 { tick(now) } else { flush(now) }
+        },
+    );
     assert!(events.borrow().is_empty(), "{:?}", events.borrow());
     traffic(&clock, &writers, &mut truth, 6, 20, 0.3, &mut seed, tick);
     let first = events.borrow()[0].clone();
     assert!(
-        matches!(first.1, AlertEvent::Trigger { severity: Severity::Page, .. }),
+        matches!(
+            first.1,
+            AlertEvent::Trigger {
+                severity: Severity::Page,
+                ..
+            }
+        ),
         "{first:?}"
     );
-    assert!(first.0 - 4320 <= 5, "paged after {} minutes", first.0 - 4320);
+    assert!(
+        first.0 - 4320 <= 5,
+        "paged after {} minutes",
+        first.0 - 4320
+    );
     traffic(&clock, &writers, &mut truth, 60, 20, 0.0, &mut seed, tick);
     assert!(
         events

@@ -55,7 +55,11 @@ pub fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     let v = Value::deserialize(d)?;
     Ok(match v {
         Value::Number(n) => n.as_f64().unwrap_or(0.0),
-        Value::String(s) => s.parse::<f64>().ok().filter(|x| x.is_finite()).unwrap_or(0.0),
+        Value::String(s) => s
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .unwrap_or(0.0),
         _ => 0.0,
     })
 }

@@ -11,9 +11,7 @@ use super::SqlError;
 
 /// True for a bare table name (Analytics Engine datasets are identifiers).
 pub fn ident_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Single-quoted SQL string literal.

@@ -34,7 +34,12 @@ pub fn prefix_cover(a: u64, b: u64) -> Vec<String> {
             k += 1;
         }
         let digits = format!("{a:010}");
-        out.push(digits.get(..digits.len().saturating_sub(k)).unwrap_or("").to_owned());
+        out.push(
+            digits
+                .get(..digits.len().saturating_sub(k))
+                .unwrap_or("")
+                .to_owned(),
+        );
         match a.checked_add(p) {
             Some(n) => a = n,
             None => break,
