@@ -231,7 +231,7 @@ impl Dashboard {
                 cost_usd: p.cost_usd,
             })
             .collect();
-        providers.sort_by(|a, b| b.requests.cmp(&a.requests));
+        providers.sort_by_key(|p| std::cmp::Reverse(p.requests));
         DashboardView {
             requests: s.total,
             throughput,
