@@ -74,11 +74,11 @@ fn corpora_detection_and_false_positive_rates() {
             println!("FP {l}  {ids:?}");
         }
     }
-    // Floors just under the measured rates (86.49% / 89.94% / 0.77%); the
-    // targets (99% detection, <=1% FP on held-out data) are not reached yet.
+    // Floors just under the measured rates (86.37% / 89.94% / 0.39%); the
+    // detection target (99% on held-out data) is not reached yet.
     assert!(sr >= 86.0, "sqli detection {sr}");
     assert!(xr >= 89.5, "xss detection {xr}");
-    assert!(br <= 0.9, "false positives {br}");
+    assert!(br <= 0.5, "false positives {br}");
 }
 
 /// Tuning happens on even-numbered corpus lines; odd-numbered lines are the
@@ -90,11 +90,10 @@ fn tuning_and_holdout_halves() {
         let (_, xr) = rate(&half("xss.txt", even));
         let (_, br) = rate(&half("benign.txt", even));
         println!("{label}: sqli {sr:.2}%  xss {xr:.2}%  false positives {br:.2}%");
-        // Measured: even 87.22/90.41/0.26, odd 85.76/89.47/1.28 (the holdout
-        // false-positive rate is above the 1% target).
+        // Measured: even 87.22/90.41/0.26, odd 85.52/89.47/0.51.
         assert!(sr >= 85.5, "{label} sqli detection {sr}");
         assert!(xr >= 89.0, "{label} xss detection {xr}");
-        assert!(br <= 1.3, "{label} false positives {br}");
+        assert!(br <= 0.6, "{label} false positives {br}");
     }
 }
 
@@ -330,5 +329,29 @@ proptest::proptest! {
         let s = ThreatScanner::default();
         let _ = s.rules_for(InputKind::Query, &v);
         let _ = s.rules_for(InputKind::Json, &v);
+    }
+}
+
+/// Development aid: `PROBE=file cargo test --test threat probe -- --ignored
+/// --nocapture` prints the rules that fire on each line of `file`.
+#[test]
+#[ignore = "development aid"]
+fn probe() {
+    let Ok(path) = std::env::var("PROBE") else {
+        return;
+    };
+    let s = ThreatScanner::default();
+    for l in std::fs::read_to_string(path).unwrap().lines() {
+        let ids: Vec<&str> = s
+            .rules_for(InputKind::Query, l)
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        let mark = if s.is_attack(InputKind::Query, l) {
+            "HIT "
+        } else {
+            "pass"
+        };
+        println!("{mark} {l}  {ids:?}");
     }
 }

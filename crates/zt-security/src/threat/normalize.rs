@@ -19,19 +19,26 @@ pub(crate) fn normalize(value: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
     if !needs_work {
         return Cow::Borrowed(value);
     }
-    let mut cur = if value.contains(&b'%') || (plus_is_space && value.contains(&b'+')) {
-        percent_decode(value, plus_is_space)
-    } else {
-        value.to_vec()
-    };
-    if cur.contains(&b'%') {
-        cur = percent_decode(&cur, false);
+    let mut cur = Vec::new();
+    // A second round only when the first decoded something (`%2527`,
+    // `%%34%31`); a lone `%` (`12% off`) decodes the same way twice.
+    let decoded = percent_decode(value, plus_is_space, &mut cur);
+    if decoded && cur.contains(&b'%') {
+        let mut again = Vec::with_capacity(cur.len());
+        percent_decode(&cur, false, &mut again);
+        cur = again;
     }
     if cur.contains(&b'&') {
-        cur = decode_entities(&cur);
-        if cur.contains(&b'&') {
-            // `&amp;lt;` style double encoding.
-            cur = decode_entities(&cur);
+        let mut dec = Vec::with_capacity(cur.len());
+        if decode_entities(&cur, &mut dec) {
+            cur = dec;
+            if cur.contains(&b'&') {
+                // `&amp;lt;` style double encoding.
+                let mut again = Vec::with_capacity(cur.len());
+                if decode_entities(&cur, &mut again) {
+                    cur = again;
+                }
+            }
         }
     }
     if cur.contains(&0xef) {
@@ -131,41 +138,51 @@ fn push_char(out: &mut Vec<u8>, cp: u32) {
     }
 }
 
-fn percent_decode(input: &[u8], plus_is_space: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
+/// Percent-decodes `input` into `out` (cleared first); true when at least
+/// one escape was decoded. Plain runs are copied in one go.
+fn percent_decode(input: &[u8], plus_is_space: bool, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    out.reserve(input.len());
+    let mut decoded = false;
     let mut i = 0;
     while i < input.len() {
-        let b = input[i];
-        if b == b'%' {
-            let h1 = input.get(i + 1).copied().and_then(hex);
-            let h2 = input.get(i + 2).copied().and_then(hex);
-            if let (Some(a), Some(c)) = (h1, h2) {
-                out.push(a << 4 | c);
-                i += 3;
-                continue;
-            }
-            // IIS-style %uXXXX.
-            if matches!(input.get(i + 1), Some(b'u' | b'U')) {
-                let digits: Option<Vec<u8>> = input
-                    .get(i + 2..i + 6)
-                    .map(|s| s.iter().map(|&d| hex(d)).collect::<Option<Vec<u8>>>())
-                    .unwrap_or(None);
-                if let Some(d) = digits {
-                    let cp = d.iter().fold(0u32, |acc, &x| acc << 4 | u32::from(x));
-                    push_char(&mut out, cp);
-                    i += 6;
-                    continue;
-                }
-            }
-            out.push(b);
-        } else if b == b'+' && plus_is_space {
+        let run = input[i..]
+            .iter()
+            .position(|&b| b == b'%' || (plus_is_space && b == b'+'))
+            .unwrap_or(input.len() - i);
+        out.extend_from_slice(&input[i..i + run]);
+        i += run;
+        let Some(&b) = input.get(i) else { break };
+        if b == b'+' {
             out.push(b' ');
-        } else {
-            out.push(b);
+            i += 1;
+            continue;
         }
+        let h1 = input.get(i + 1).copied().and_then(hex);
+        let h2 = input.get(i + 2).copied().and_then(hex);
+        if let (Some(a), Some(c)) = (h1, h2) {
+            out.push(a << 4 | c);
+            decoded = true;
+            i += 3;
+            continue;
+        }
+        // IIS-style %uXXXX.
+        if matches!(input.get(i + 1), Some(b'u' | b'U'))
+            && let Some(d) = input.get(i + 2..i + 6)
+            && d.iter().all(u8::is_ascii_hexdigit)
+        {
+            let cp = d
+                .iter()
+                .fold(0u32, |acc, &x| acc << 4 | u32::from(hex(x).unwrap_or(0)));
+            push_char(out, cp);
+            decoded = true;
+            i += 6;
+            continue;
+        }
+        out.push(b);
         i += 1;
     }
-    out
+    decoded
 }
 
 const NAMED: &[(&[u8], &[u8])] = &[
@@ -199,23 +216,32 @@ const NAMED: &[(&[u8], &[u8])] = &[
     (b"percnt", b"%"),
 ];
 
-fn decode_entities(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
+/// Decodes HTML entities of `input` into `out` (cleared first); true when
+/// at least one entity was decoded.
+fn decode_entities(input: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    out.reserve(input.len());
+    let mut decoded = false;
     let mut i = 0;
     while i < input.len() {
-        if input[i] != b'&' {
-            out.push(input[i]);
-            i += 1;
-            continue;
+        let run = input[i..]
+            .iter()
+            .position(|&b| b == b'&')
+            .unwrap_or(input.len() - i);
+        out.extend_from_slice(&input[i..i + run]);
+        i += run;
+        if i >= input.len() {
+            break;
         }
-        if let Some(consumed) = decode_one(&input[i + 1..], &mut out) {
+        if let Some(consumed) = decode_one(&input[i + 1..], out) {
+            decoded = true;
             i += 1 + consumed;
         } else {
             out.push(b'&');
             i += 1;
         }
     }
-    out
+    decoded
 }
 
 /// Decodes one entity body after `&`; returns bytes consumed (not counting `&`).

@@ -22,6 +22,8 @@ pub(crate) struct Expr {
     /// SQL-only signals: word operators next to a literal, SQL functions,
     /// `NULL`/`TRUE`, casts, `||`, subqueries.
     pub sqlish: u32,
+    /// SQL function calls (known names).
+    pub calls: u32,
     /// The operand just read was a literal.
     pub last_strong: bool,
     /// The operand just read was a plain number.
@@ -169,6 +171,7 @@ fn primary_inner(ts: &[Tok], i: usize, e: &mut Expr) -> Option<usize> {
                 Kw::Func | Kw::TimeFunc | Kw::Danger | Kw::Stmt | Kw::Table
             ) {
                 e.sqlish += 1;
+                e.calls += 1;
             }
             e.sqlish += inner_signals(ts, i + 2, c);
             c

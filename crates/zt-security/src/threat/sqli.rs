@@ -391,6 +391,11 @@ fn break_expr(ts: &[Tok], i: usize, quote: u8) -> Option<Expr> {
 
 /// Numeric context: the whole value reads as one SQL expression with
 /// SQL-only parts (`1 or true`, `pi() and cos(pi())=-1`, `(1) or 1--`).
+///
+/// Short keyword expressions (`x is null`, `true or false`, `'a' or 'b'`)
+/// are what people type in search boxes and prose, so one SQL signal needs
+/// a SQL tail (comment, `;`, clause) or a longer operator chain, and two
+/// need a second operator or a known SQL function call.
 fn bare_expr(ts: &[Tok], out: &mut Vec<&'static Rule>) {
     let mut i = 0;
     while t(ts, i) == Some(T::LParen) {
@@ -407,9 +412,8 @@ fn bare_expr(ts: &[Tok], out: &mut Vec<&'static Rule>) {
         after += 1;
     }
     let tail_sql = matches!(t(ts, after), Some(T::Comment | T::Semi | T::Word(_)));
-    if (e.sqlish >= 1 && (e.word_ops >= 1 || tail_sql))
-        || (e.sqlish >= 2 && e.ops >= 1)
-        || e.sqlish >= 3
+    if (e.sqlish >= 1 && (tail_sql || (e.word_ops >= 1 && e.ops >= 3)))
+        || (e.sqlish >= 2 && (e.ops >= 2 || e.calls >= 1))
     {
         add(out, &rules::SQLI_EXPR);
     }

@@ -85,6 +85,18 @@ const SINK_PROPS: &[&[u8]] = &[
     b"window.name",
 ];
 
+/// Bytes the scanner loop of [`detect`] stops at.
+static INTEREST: [bool; 256] = {
+    let mut t = [false; 256];
+    let bytes = b"<:o'\"`$(";
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 fn add(out: &mut Vec<&'static Rule>, r: &'static Rule) {
     if !out.iter().any(|x| x.id == r.id) {
         out.push(r);
@@ -99,7 +111,15 @@ fn alpha(b: u8) -> bool {
 pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     let n = s.len();
     let mut first_break: Option<usize> = None;
-    for i in 0..n {
+    let mut i = 0;
+    loop {
+        // Skip the bytes no branch below looks at.
+        while i < n && !INTEREST[usize::from(s[i])] {
+            i += 1;
+        }
+        if i >= n {
+            break;
+        }
         match s[i] {
             b'<' => scan_tag(s, i + 1, out),
             b':' => scan_colon(s, i, out),
@@ -147,6 +167,7 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
             }
             _ => {}
         }
+        i += 1;
     }
     if sink_prop(s) {
         add(out, &rules::XSS_JS_SINK);
