@@ -74,10 +74,10 @@ fn corpora_detection_and_false_positive_rates() {
             println!("FP {l}  {ids:?}");
         }
     }
-    // Floors just under the measured rates (86.37% / 89.94% / 0.39%); the
+    // Floors just under the measured rates (86.37% / 92.29% / 0.39%); the
     // detection target (99% on held-out data) is not reached yet.
     assert!(sr >= 86.0, "sqli detection {sr}");
-    assert!(xr >= 89.5, "xss detection {xr}");
+    assert!(xr >= 92.0, "xss detection {xr}");
     assert!(br <= 0.5, "false positives {br}");
 }
 
@@ -90,9 +90,9 @@ fn tuning_and_holdout_halves() {
         let (_, xr) = rate(&half("xss.txt", even));
         let (_, br) = rate(&half("benign.txt", even));
         println!("{label}: sqli {sr:.2}%  xss {xr:.2}%  false positives {br:.2}%");
-        // Measured: even 87.22/90.41/0.26, odd 85.52/89.47/0.51.
+        // Measured: even 87.22/92.86/0.26, odd 85.52/91.73/0.51.
         assert!(sr >= 85.5, "{label} sqli detection {sr}");
-        assert!(xr >= 89.0, "{label} xss detection {xr}");
+        assert!(xr >= 91.5, "{label} xss detection {xr}");
         assert!(br <= 0.6, "{label} false positives {br}");
     }
 }
@@ -134,6 +134,13 @@ fn benign_traps_pass() {
         "price >= 10 and price <= 20",
         "What's 2 + 2? And is 10 > 9?",
         "I'm learning SQL: what does 'GROUP BY' do?",
+        "true or false",
+        "x is null",
+        "is it 'red' or 'blue'?",
+        "<note xmlns=\"http://example.com/ns\">hi</note>",
+        "data:image/png;base64,iVBORw0KGgo=",
+        "font-family: \"Helvetica Neue\", Arial; margin: 0 /* reset */ auto",
+        "background: url(/img/bg.png)",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -175,6 +182,14 @@ fn known_evasions_are_detected() {
         "<div style=\"width:expression(alert(1))\">",
         "\" onmouseover=\"alert(1)",
         "\";alert(1)//",
+        "<IMG STYLE=\"xss:expr/*XSS*/ession(alert('XSS'))\">",
+        "<div style=x:expression\\28write(1)\\29>",
+        "<div style=\"background:url('javascript:alert(1)')\">",
+        "<a href=\"ja&Tab;vascript&colon;alert(1)\">x</a>",
+        "<?xml-stylesheet type=\"text/xsl\" href=\"//evil.example/x.xsl\"?>",
+        "<x xmlns:v=\"urn:schemas-microsoft-com:vml\">",
+        "<a href=\"data:application/octet-stream;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">x</a>",
+        "%2BADw-script%2BAD4-alert(1)%2BADw-/script%2BAD4-",
     ];
     for e in evasions {
         assert!(

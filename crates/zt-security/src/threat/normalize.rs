@@ -48,6 +48,9 @@ pub(crate) fn normalize(value: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
         cur.retain(|&b| b != 0);
     }
     cur.make_ascii_lowercase();
+    if find(&cur, b"+ad").is_some() {
+        cur = decode_utf7_markup(&cur);
+    }
     Cow::Owned(cur)
 }
 
@@ -94,6 +97,34 @@ fn fold_fullwidth(input: &[u8]) -> Vec<u8> {
                 i += 1;
             }
         }
+    }
+    out
+}
+
+/// UTF-7 spellings of markup characters (`+ADw-script+AD4-`, lowercased),
+/// for pages whose charset an attacker can pick.
+fn decode_utf7_markup(input: &[u8]) -> Vec<u8> {
+    const UTF7: &[(&[u8], u8)] = &[
+        (b"+adw-", b'<'),
+        (b"+ad4-", b'>'),
+        (b"+aci-", b'"'),
+        (b"+acc-", b'\''),
+        (b"+ad0-", b'='),
+    ];
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    'outer: while i < input.len() {
+        if input[i] == b'+' {
+            for (enc, c) in UTF7 {
+                if input[i..].starts_with(enc) {
+                    out.push(*c);
+                    i += enc.len();
+                    continue 'outer;
+                }
+            }
+        }
+        out.push(input[i]);
+        i += 1;
     }
     out
 }

@@ -216,6 +216,14 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
     while k < n && (s[k].is_ascii_alphanumeric() || matches!(s[k], b':' | b'-' | b'_')) {
         k += 1;
     }
+    if s.get(start) == Some(&b'?') {
+        // `<?xml-stylesheet href=…?>`, `<?import implementation=…>`.
+        let pi = &s[start + 1..];
+        if pi.starts_with(b"xml-stylesheet") || pi.starts_with(b"import") {
+            add(out, &rules::XSS_TAG);
+        }
+        return;
+    }
     if k == start || !alpha(s[start]) {
         return;
     }
@@ -249,6 +257,7 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
                 add(out, &rules::XSS_EVENT);
             }
         }
+        let value_start = k + 1;
         if s.get(k) == Some(&b'=') {
             k += 1;
             while k < n && s[k] <= b' ' {
@@ -268,7 +277,31 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
                     }
                 }
             }
+            let value = s.get(value_start..k.min(n)).unwrap_or_default();
+            attr_value(attr, value, out);
         }
+    }
+}
+
+/// Attributes that load code or markup by their value: XML namespaces of
+/// VML/XSLT, external schemas, IE data binding as HTML.
+fn attr_value(attr: &[u8], value: &[u8], out: &mut Vec<&'static Rule>) {
+    if attr == b"xmlns" || attr.starts_with(b"xmlns:") {
+        let active = [&b"vml"[..], b"xsl", b"urn:schemas-microsoft"]
+            .iter()
+            .any(|p| super::normalize::find(value, p).is_some());
+        add(
+            out,
+            if active {
+                &rules::XSS_TAG
+            } else {
+                &rules::XSS_SUSPECT_TAG
+            },
+        );
+    } else if attr.ends_with(b":schemalocation") || attr == b"dataformatas" {
+        add(out, &rules::XSS_TAG);
+    } else if attr == b"datasrc" {
+        add(out, &rules::XSS_SUSPECT_TAG);
     }
 }
 
@@ -312,21 +345,116 @@ fn scan_colon(s: &[u8], i: usize, out: &mut Vec<&'static Rule>) {
         ]
         .iter()
         .any(|p| rest.starts_with(p))
+            || base64_markup(rest)
         {
             add(out, &rules::XSS_DATA_URI);
         }
         return;
     }
-    // CSS: `prop: expression(` / `-moz-binding:` / `behavior: url(`.
-    let rest = &s[i + 1..];
-    let rest = &rest[rest.iter().position(|&b| b > b' ').unwrap_or(rest.len())..];
-    if rest.starts_with(b"expression") && rest[10..].iter().find(|&&b| b > b' ') == Some(&b'(') {
+    // CSS: `prop: expression(` / `url(javascript:` / `-moz-binding:` /
+    // `behavior: url(`, read through CSS comments and escapes
+    // (`expr/**/ession(`, `expression\28`, `\0075\0072\006c\0028`).
+    let mut buf = [0u8; CSS_VIEW];
+    let (view, ended) = css_view(s, i + 1, &mut buf);
+    if view.starts_with(b"expression(") {
         add(out, &rules::XSS_CSS);
     }
+    if let Some(u) = view.strip_prefix(b"url(") {
+        let u = u
+            .strip_prefix(b"'")
+            .or_else(|| u.strip_prefix(b"\""))
+            .unwrap_or(u);
+        for scheme in [&b"javascript"[..], b"vbscript"] {
+            if let Some(after) = u.strip_prefix(scheme)
+                && (after.first() == Some(&b':') || (after.is_empty() && ended))
+            {
+                add(out, &rules::XSS_CSS);
+            }
+        }
+    }
     if (ends_with_compact(s, i, b"-moz-binding") || ends_with_compact(s, i, b"behavior"))
-        && rest.starts_with(b"url")
+        && view.starts_with(b"url")
     {
         add(out, &rules::XSS_CSS);
+    }
+}
+
+/// A data-URI body (any media type) whose base64 payload decodes to markup:
+/// base64 text starting with `P` decodes to a first byte `<`..`?` (`PHNj` is
+/// `<sc`, `PHN2` is `<sv`); images and documents start otherwise (`iVBOR`,
+/// `/9j/`, `R0lGOD`, `JVBER`).
+fn base64_markup(rest: &[u8]) -> bool {
+    let mut compact = [0u8; 96];
+    let mut len = 0;
+    for &b in rest.iter().take(256) {
+        if b > b' ' {
+            compact[len] = b;
+            len += 1;
+            if len == compact.len() {
+                break;
+            }
+        }
+    }
+    let c = &compact[..len];
+    super::normalize::find(c, b";base64,").is_some_and(|p| c.get(p + 8) == Some(&b'p'))
+}
+
+/// Bytes of a CSS value [`css_view`] keeps.
+const CSS_VIEW: usize = 32;
+
+/// The start of a CSS value from `from` with whitespace and `/*…*/`
+/// comments dropped and `\hex` / `\c` escapes decoded (non-ASCII as `?`);
+/// true when the input ended before the view filled up.
+fn css_view<'b>(s: &[u8], from: usize, buf: &'b mut [u8; CSS_VIEW]) -> (&'b [u8], bool) {
+    let n = s.len().min(from.saturating_add(512));
+    let mut k = from;
+    let mut len = 0;
+    while k < n && len < CSS_VIEW {
+        let b = s[k];
+        if b <= b' ' {
+            k += 1;
+            continue;
+        }
+        if b == b'/' && s.get(k + 1) == Some(&b'*') {
+            k = super::normalize::find(&s[k + 2..n], b"*/").map_or(n, |p| k + 2 + p + 2);
+            continue;
+        }
+        let c = if b == b'\\' {
+            let mut e = k + 1;
+            let mut cp: u32 = 0;
+            while e < n && e < k + 7 && s[e].is_ascii_hexdigit() {
+                cp = cp << 4 | u32::from(hex_val(s[e]));
+                e += 1;
+            }
+            if e > k + 1 {
+                if e < n && s[e] <= b' ' {
+                    e += 1;
+                }
+                k = e;
+                u8::try_from(cp).ok().filter(u8::is_ascii).unwrap_or(b'?')
+            } else {
+                k += 2;
+                match s.get(k - 1) {
+                    Some(&c) => c,
+                    None => break,
+                }
+            }
+        } else {
+            k += 1;
+            b
+        };
+        buf[len] = c.to_ascii_lowercase();
+        len += 1;
+    }
+    (&buf[..len], k >= s.len())
+}
+
+fn hex_val(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
     }
 }
 
