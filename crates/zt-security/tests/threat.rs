@@ -74,9 +74,9 @@ fn corpora_detection_and_false_positive_rates() {
             println!("FP {l}  {ids:?}");
         }
     }
-    // Floors just under the measured rates (86.37% / 92.29% / 0.39%); the
+    // Floors just under the measured rates (88.54% / 92.29% / 0.39%); the
     // detection target (99% on held-out data) is not reached yet.
-    assert!(sr >= 86.0, "sqli detection {sr}");
+    assert!(sr >= 88.3, "sqli detection {sr}");
     assert!(xr >= 92.0, "xss detection {xr}");
     assert!(br <= 0.5, "false positives {br}");
 }
@@ -90,8 +90,8 @@ fn tuning_and_holdout_halves() {
         let (_, xr) = rate(&half("xss.txt", even));
         let (_, br) = rate(&half("benign.txt", even));
         println!("{label}: sqli {sr:.2}%  xss {xr:.2}%  false positives {br:.2}%");
-        // Measured: even 87.22/92.86/0.26, odd 85.52/91.73/0.51.
-        assert!(sr >= 85.5, "{label} sqli detection {sr}");
+        // Measured: even 89.76/92.86/0.26, odd 87.32/91.73/0.51.
+        assert!(sr >= 87.0, "{label} sqli detection {sr}");
         assert!(xr >= 91.5, "{label} xss detection {xr}");
         assert!(br <= 0.6, "{label} false positives {br}");
     }
@@ -141,6 +141,8 @@ fn benign_traps_pass() {
         "data:image/png;base64,iVBORw0KGgo=",
         "font-family: \"Helvetica Neue\", Arial; margin: 0 /* reset */ auto",
         "background: url(/img/bg.png)",
+        "select (one, two from the list",
+        "in case when you are late then call me at the end",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -190,6 +192,8 @@ fn known_evasions_are_detected() {
         "<x xmlns:v=\"urn:schemas-microsoft-com:vml\">",
         "<a href=\"data:application/octet-stream;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">x</a>",
         "%2BADw-script%2BAD4-alert(1)%2BADw-/script%2BAD4-",
+        "select -1,sin(((1)),2 from bar where",
+        "case when 1=1 then 3 end",
     ];
     for e in evasions {
         assert!(

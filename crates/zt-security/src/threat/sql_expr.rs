@@ -183,6 +183,11 @@ fn primary_inner(ts: &[Tok], i: usize, e: &mut Expr) -> Option<usize> {
             while k < ts.len() && kw(ts, k) != Some(Kw::End) {
                 k += 1;
             }
+            if k < ts.len() {
+                // A complete `case … when … end` is SQL-only syntax.
+                e.sqlish += 1;
+                e.calls += 1;
+            }
             (k + 1).min(ts.len())
         }
         T::Word(Kw::Select) => {

@@ -168,10 +168,18 @@ fn select_from(ts: &[Tok], mut i: usize) -> bool {
     }
     for _ in 0..64 {
         let plain = kw(ts, i) == Some(Kw::Ident) && !is_call(ts, i);
-        let mut e = if t(ts, i) == Some(T::Arith) {
+        let star = t(ts, i) == Some(T::Arith)
+            && matches!(t(ts, i + 1), Some(T::Comma | T::Word(Kw::From)));
+        let mut e = if star {
             i + 1 // `select *`
         } else {
             match operand_end(ts, i) {
+                // An unbalanced group (`sin(((1)),2 from t`) ends at the
+                // next `,` or `from` when only expression tokens come first.
+                Some(e) if e == ts.len() => match unbalanced_end(ts, i) {
+                    Some(e) => e,
+                    None => return false,
+                },
                 Some(e) => e,
                 None => return false,
             }
@@ -195,6 +203,29 @@ fn select_from(ts: &[Tok], mut i: usize) -> bool {
         }
     }
     false
+}
+
+/// The `,` or `from` ending an operand whose parentheses never close,
+/// if only expression tokens (no two words in a row, at least one literal)
+/// come before it.
+fn unbalanced_end(ts: &[Tok], i: usize) -> Option<usize> {
+    let mut prev_word = false;
+    let mut literal = false;
+    for (k, x) in ts.iter().enumerate().skip(i).take(32) {
+        match x.t {
+            T::Comma | T::Word(Kw::From) if k > i => return literal.then_some(k),
+            T::Word(_) if prev_word => return None,
+            T::Word(_) => prev_word = true,
+            T::Num | T::Str { .. } | T::Var { .. } | T::Hex => {
+                prev_word = false;
+                literal = true;
+            }
+            T::Arith | T::Dot => prev_word = false,
+            T::LParen | T::RParen => prev_word = false,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// `or 1=1`, `and 'a'='a'`, `or 2>1`: two literals compared after a boolean.
