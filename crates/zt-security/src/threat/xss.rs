@@ -354,6 +354,11 @@ fn scan_colon(s: &[u8], i: usize, out: &mut Vec<&'static Rule>) {
     // CSS: `prop: expression(` / `url(javascript:` / `-moz-binding:` /
     // `behavior: url(`, read through CSS comments and escapes
     // (`expr/**/ession(`, `expression\28`, `\0075\0072\006c\0028`).
+    // Cheap gate: such a value starts with `e`, `u`, an escape or a comment.
+    let first = s[i + 1..].iter().find(|&&b| b > b' ');
+    if !matches!(first, Some(b'e' | b'u' | b'\\' | b'/')) {
+        return;
+    }
     let mut buf = [0u8; CSS_VIEW];
     let (view, ended) = css_view(s, i + 1, &mut buf);
     if view.starts_with(b"expression(") {
