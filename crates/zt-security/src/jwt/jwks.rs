@@ -22,6 +22,11 @@ pub struct JwksConfig {
     /// Minimum time between two refresh attempts (default 60 s). Within it an
     /// unknown `kid` is rejected without any I/O.
     pub refresh_cooldown_secs: u64,
+    /// How long past its TTL a key set stays in use while refreshes fail
+    /// (default 24 h). After that the keys are dropped and verification
+    /// fails closed with [`JwtError::Jwks`] until the issuer answers again,
+    /// so a key the issuer has revoked cannot be trusted indefinitely.
+    pub max_stale_secs: u64,
     /// KV key for the shared copy (default `jwks:` + URL).
     pub kv_key: String,
     /// Algorithms keys from this set may verify (default RS256 only).
@@ -41,6 +46,7 @@ impl JwksConfig {
             url,
             ttl_secs: 3600,
             refresh_cooldown_secs: 60,
+            max_stale_secs: 24 * 3600,
             algorithms: vec![Algorithm::RS256],
             max_body_bytes: 64 * 1024,
             timeout: Duration::from_secs(5),
@@ -66,7 +72,8 @@ struct KvEntry {
 /// Order of lookups: memory (within TTL) → KV (within TTL) → HTTP. An unknown
 /// `kid` triggers one refresh (KV, then HTTP) unless a refresh was attempted
 /// within the cooldown; then it is [`JwtError::UnknownKid`] with no I/O. When a
-/// refresh fails, keys already held stay in use.
+/// refresh fails, keys already held stay in use for at most
+/// [`JwksConfig::max_stale_secs`] past their TTL; then they are dropped.
 pub struct JwksCache {
     config: JwksConfig,
     http: Arc<dyn HttpClient>,
@@ -130,8 +137,32 @@ impl JwksCache {
         } else if self.find(kid).is_none() {
             self.refresh(now, true).await?;
         }
+        self.drop_if_too_stale(now)?;
         self.find(kid)
             .ok_or_else(|| JwtError::UnknownKid(kid.chars().take(64).collect()))
+    }
+
+    /// Fails closed once the held set is older than TTL + `max_stale_secs`
+    /// (every refresh since has failed): the keys are forgotten, so the next
+    /// call after the cooldown fetches again.
+    fn drop_if_too_stale(&self, now: u64) -> Result<(), JwtError> {
+        let limit = self
+            .config
+            .ttl_secs
+            .saturating_add(self.config.max_stale_secs)
+            .saturating_mul(1000);
+        let mut st = self.lock();
+        match st.fetched_at_ms {
+            Some(t) if now.saturating_sub(t) >= limit => {
+                let age_secs = now.saturating_sub(t) / 1000;
+                st.keys.clear();
+                st.fetched_at_ms = None;
+                Err(JwtError::Jwks(format!(
+                    "key set is {age_secs} s old and the issuer cannot be reached; keys dropped"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Refreshes unless within the cooldown. `have_keys`: errors are swallowed

@@ -138,3 +138,47 @@ fn rotated_key_is_picked_up_after_the_cooldown() {
         );
     });
 }
+
+#[test]
+fn stale_keys_are_dropped_after_the_bound_while_the_issuer_is_down() {
+    block_on(async {
+        let clock = ManualClock::new(NOW * 1000);
+        let http = ScriptedHttpClient::new();
+        http.push(
+            HOST,
+            ScriptedResponse::json(200, &json!({ "keys": [rsa_jwk(RSA_PRIV, "k1")] })),
+        );
+        // Once its queue is empty the scripted issuer refuses connections.
+        let cfg = JwksConfig::new(format!("https://{HOST}/.well-known/jwks.json"));
+        let cache = JwksCache::new(cfg, Arc::new(http.clone()), None, Arc::new(clock.clone()));
+        let long_lived = JwtConfig {
+            leeway_secs: 10 * 24 * 3600,
+            ..config()
+        };
+        let v = JwksVerifier::new(long_lived, cache, Arc::new(clock.clone())).unwrap();
+        v.verify(&rs_kid("k1", RSA_PRIV)).await.unwrap();
+        // Past the TTL (1 h) but within TTL + 24 h: refreshes fail, keys stay.
+        clock.advance_secs(3600 + 23 * 3600);
+        v.verify(&rs_kid("k1", RSA_PRIV)).await.unwrap();
+        // Past the bound: the stale set is dropped and verification fails closed.
+        clock.advance_secs(2 * 3600);
+        assert!(matches!(
+            v.verify(&rs_kid("k1", RSA_PRIV)).await,
+            Err(JwtError::Jwks(m)) if m.contains("keys dropped")
+        ));
+        // Within the cooldown nothing is fetched and nothing is trusted.
+        assert!(matches!(
+            v.verify(&rs_kid("k1", RSA_PRIV)).await,
+            Err(JwtError::Jwks(_))
+        ));
+        let before = http.requests().len();
+        // The issuer recovers: after the cooldown the next call fetches again.
+        http.push(
+            HOST,
+            ScriptedResponse::json(200, &json!({ "keys": [rsa_jwk(RSA_PRIV, "k1")] })),
+        );
+        clock.advance_secs(61);
+        v.verify(&rs_kid("k1", RSA_PRIV)).await.unwrap();
+        assert_eq!(http.requests().len(), before + 1);
+    });
+}
