@@ -140,6 +140,7 @@ fn primary_inner(ts: &[Tok], i: usize, e: &mut Expr) -> Option<usize> {
             ws: false,
             quote,
             short: true,
+            ..
         } if e.ctx == Some(quote) => {
             e.strong += 1;
             e.sqlish += 1;

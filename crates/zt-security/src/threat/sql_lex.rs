@@ -21,6 +21,8 @@ pub(crate) enum T {
         /// The body is 1–5 bytes (`'1`, `'a`: the tail that balances the
         /// application's closing quote).
         short: bool,
+        /// The body is empty or only whitespace.
+        blank: bool,
     },
     Num,
     /// A hex/binary literal such as `0x414243`.
@@ -79,6 +81,7 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                 ws: has_ws(&s[..end]),
                 quote: q,
                 short: (2..=6).contains(&end),
+                blank: s[..end - 1].iter().all(|&b| b <= b' '),
             },
             spaced: false,
         });
@@ -104,6 +107,7 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                     ws: has_ws(&s[start..end]),
                     quote: b,
                     short: (1..=5).contains(&body),
+                    blank: s[start + 1..start + 1 + body].iter().all(|&b| b <= b' '),
                 }
             }
             b'`' => {
@@ -169,26 +173,40 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                 let after = s.get(i + 2).copied();
                 let prev_word = i > 0 && is_word(s[i - 1]);
                 let after_text = after.is_some_and(|a| a.is_ascii_alphanumeric());
-                if prev_word && after_text {
+                // `a--b` is text, but `1--junk⏎and 1=1` is a comment
+                // hiding one word before the next line.
+                let glued_comment = prev_word && after_text && word_then_newline(s, i + 2);
+                if prev_word && after_text && !glued_comment {
                     i += 2;
                     T::Arith
                 } else {
                     i = line_end(s, i);
+                    if more_after_newline(s, i) {
+                        spaced = true;
+                        continue;
+                    }
                     T::Comment
                 }
             }
             b'#' => {
                 let ctx_ok = toks.last().is_some_and(|p| match p.t {
                     T::Str { .. } | T::Num | T::RParen | T::Var { .. } | T::Cmp | T::Semi => true,
-                    T::Word(k) => k != Kw::Ident && (spaced || i == 0),
+                    // `union#` ends a keyword; `or#` may end a word like `color#`.
+                    T::Word(k) => {
+                        k != Kw::Ident && (spaced || i == 0 || !next.is_some_and(is_word))
+                    }
                     _ => false,
                 });
                 let digit_next = next.is_some_and(|c| c.is_ascii_digit());
-                if ctx_ok
-                    && !digit_next
-                    && !(i > 0 && is_word(s[i - 1]) && next.is_some_and(is_word))
-                {
+                let glued = i > 0 && is_word(s[i - 1]) && next.is_some_and(is_word);
+                // `-1#union⏎…`: a glued `#` whose line ends before more SQL.
+                let multiline = more_after_newline(s, line_end(s, i));
+                if ctx_ok && !digit_next && (!glued || multiline) {
                     i = line_end(s, i);
+                    if more_after_newline(s, i) {
+                        spaced = true;
+                        continue;
+                    }
                     T::Comment
                 } else {
                     i += 1;
@@ -339,6 +357,19 @@ fn line_end(s: &[u8], i: usize) -> usize {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(s.len(), |p| i + p)
+}
+
+/// A line comment ending at `i` is just whitespace when SQL text follows
+/// on a later line (`1#⏎union#⏎select`): MySQL reads on after the newline.
+/// At the end of the value it stays a comment token (a truncation).
+fn more_after_newline(s: &[u8], i: usize) -> bool {
+    i < s.len() && s[i..].iter().any(|&b| b > b' ')
+}
+
+/// `s[i..]` is one word and then a newline (`--PTTmJ⏎`).
+fn word_then_newline(s: &[u8], i: usize) -> bool {
+    let w = s[i..].iter().take_while(|&&b| is_word(b)).count();
+    w > 0 && matches!(s.get(i + w), Some(b'\r' | b'\n'))
 }
 
 fn has_ws(body: &[u8]) -> bool {

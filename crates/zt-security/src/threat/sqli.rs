@@ -27,14 +27,23 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
         if s.contains(&q)
             && let Some(ts) = lex(s, Some(q), QUOTED_MAX_TOKENS)
         {
-            let tail_spaced = s.iter().take_while(|&&b| b != q).any(|&b| b <= b' ');
+            let tail = s.iter().take_while(|&&b| b != q);
+            let tail_spaced = tail.clone().any(|&b| b <= b' ');
+            // `16" or 18"` measures inches and `x = "~2"` opens a string:
+            // neither breaks out of one.
+            let before = tail.filter(|&&b| b > b' ').last();
+            let tail_digit = before.is_some_and(|&b| b.is_ascii_digit() || !is_word_byte(b));
             scan_anywhere(&ts, out);
-            scan_break(&ts, q, tail_spaced, out);
+            scan_break(&ts, q, tail_spaced, tail_digit, out);
         }
     }
     if super::normalize::find(s, b"/*!").is_some() {
         add(out, &rules::SQLI_MYSQL_EXEC_COMMENT);
     }
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
 fn add(out: &mut Vec<&'static Rule>, r: &'static Rule) {
@@ -95,19 +104,33 @@ fn logic_tail(ts: &[Tok], i: usize, lone_literal_ok: bool) -> bool {
         Some(T::Word(Kw::Select | Kw::Exists | Kw::Case)) => return true,
         Some(T::Word(w)) if w != Kw::Ident && is_call(ts, k) => return true,
         Some(T::LParen)
-            if matches!(kw(ts, k + 1), Some(Kw::Select | Kw::Case)) || is_literal(t(ts, k + 1)) =>
+            if matches!(kw(ts, k + 1), Some(Kw::Select | Kw::Case))
+                || is_literal(t(ts, k + 1))
+                || matches!(t(ts, k + 1), Some(T::Word(w)) if w != Kw::Ident && is_call(ts, k + 1)) =>
         {
             return true;
         }
         _ => {}
     }
-    let Some(e) = operand_end(ts, k) else {
+    let Some(mut e) = operand_end(ts, k) else {
         return false;
     };
+    // `31337-31337=0`, `1 div 0 = 0`: an arithmetic chain before the comparison.
+    while matches!(t(ts, e), Some(T::Arith | T::Word(Kw::WordArith)))
+        && let Some(x) = operand_end(ts, e + 1)
+    {
+        e = x;
+    }
+    if kw(ts, e) == Some(Kw::Not) && matches!(kw(ts, e + 1), Some(Kw::Like | Kw::In | Kw::Between))
+    {
+        e += 1;
+    }
     match t(ts, e) {
         Some(T::Cmp) => operand_end(ts, e + 1).is_some(),
         Some(T::Word(Kw::Like | Kw::Is | Kw::In | Kw::Between)) => true,
         Some(T::Comment | T::Semi) => true,
+        // `or 1 group by concat(...)`, `and 1 union select`.
+        Some(T::Word(_)) if is_literal(t(ts, k)) && clause_at(ts, e) => true,
         None => {
             lone_literal_ok
                 && matches!(
@@ -294,7 +317,10 @@ fn clause_at(ts: &[Tok], i: usize) -> bool {
         Some(Kw::Into) => {
             kw(ts, i + 1) == Some(Kw::Danger) || t(ts, i + 1) == Some(T::Var { sys: false })
         }
-        Some(Kw::Union) => matches!(kw(ts, i + 1), Some(Kw::Select | Kw::All | Kw::Distinct)),
+        Some(Kw::Union) => {
+            matches!(kw(ts, i + 1), Some(Kw::Select | Kw::All | Kw::Distinct))
+                || matches!(t(ts, i + 1), None | Some(T::Comment | T::LParen))
+        }
         Some(Kw::Where) => logic_operand_cmp(ts, i + 1),
         _ => false,
     }
@@ -314,18 +340,38 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
         t(ts, i),
         Some(T::Num | T::Hex | T::Var { .. } | T::Word(Kw::Ident))
     ) {
-        let mut j = i + 1;
-        while matches!(t(ts, j), Some(T::RParen)) {
-            j += 1;
-        }
         let numeric = matches!(t(ts, i), Some(T::Num | T::Hex | T::Var { .. }));
+        let mut j = i + 1;
+        loop {
+            while matches!(t(ts, j), Some(T::RParen)) {
+                j += 1;
+            }
+            // `1/1 union`, `0 div 1 union`: a numeric chain is still a value.
+            if numeric
+                && matches!(t(ts, j), Some(T::Arith | T::Word(Kw::WordArith)))
+                && matches!(t(ts, j + 1), Some(T::Num | T::Hex | T::Var { .. }))
+            {
+                j += 2;
+            } else {
+                break;
+            }
+        }
         if is_logic(ts, j) && logic_tail(ts, j + 1, false) {
             add(out, &rules::SQLI_BOOLEAN);
         }
         if numeric && clause_at(ts, j) {
             add(out, &rules::SQLI_CLAUSE);
         }
+        // `21 update t set c=...`: T-SQL needs no `;` between statements.
+        if numeric && !matches!(kw(ts, j), Some(Kw::Stmt)) && stmt_start(ts, j) {
+            add(out, &rules::SQLI_STACKED);
+        }
+        // `1--`, `@version /*`: a lone value whose query tail is commented out.
+        if numeric && j + 1 == ts.len() && t(ts, j) == Some(T::Comment) {
+            add(out, &rules::SQLI_COMMENT_TRUNCATION);
+        }
     }
+    scan_lead(ts, out);
     // An expression-only prefix cut off by a comment: `1*1--`, `1)) or 2 #`.
     if let Some(c) = ts.iter().position(|x| x.t == T::Comment) {
         let pre = &ts[..c];
@@ -363,13 +409,101 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
     }
 }
 
+/// A value that *starts* where a query continues: `or 1=1`, ` order by 3`,
+/// `having 1=1`, `and connection_id()=connection_id()`.
+fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
+    match t(ts, 0) {
+        Some(T::Word(Kw::Or | Kw::And | Kw::Xor) | T::LogicOp) => {
+            let k = 1 + ts[1..]
+                .iter()
+                .take_while(|x| x.t == T::Word(Kw::Not) || x.t == T::Bang)
+                .count();
+            let ends = |e: usize| matches!(t(ts, e), None | Some(T::Comment | T::Semi));
+            let ok = match t(ts, k) {
+                // `or true` must end there (`and true love` is prose).
+                Some(T::Word(Kw::True | Kw::False | Kw::Null)) => ends(k + 1),
+                // `or x=x--`: a bare word compared, then nothing else.
+                Some(T::Word(Kw::Ident)) if !is_call(ts, k) => {
+                    t(ts, k + 1) == Some(T::Cmp) && operand_end(ts, k + 2).is_some_and(|e| ends(e))
+                }
+                Some(T::Word(Kw::Ident | Kw::Table)) => false,
+                _ => true,
+            };
+            if ok && logic_tail(ts, 1, false) {
+                add(out, &rules::SQLI_BOOLEAN);
+            }
+        }
+        Some(T::Word(Kw::Order | Kw::Group))
+            if kw(ts, 1) == Some(Kw::By)
+                && t(ts, 2) == Some(T::Num)
+                && matches!(t(ts, 3), None | Some(T::Comment | T::Semi | T::Comma)) =>
+        {
+            add(out, &rules::SQLI_CLAUSE);
+        }
+        Some(T::Word(Kw::Having)) if logic_operand_cmp(ts, 1) => add(out, &rules::SQLI_CLAUSE),
+        _ => {}
+    }
+}
+
+/// `' or '`, `'/1/1='`, `' is 99999 = '`: after the quote break only
+/// operators and literals, then a quote that the application's closing quote
+/// balances. Prose never puts an operator right after its apostrophe.
+fn operator_between_quotes(ts: &[Tok], i: usize, after_digit: bool) -> bool {
+    let Some(last) = ts.len().checked_sub(1) else {
+        return false;
+    };
+    let closing = matches!(
+        t(ts, last),
+        Some(T::Str {
+            closed: false,
+            blank: true,
+            ..
+        })
+    );
+    if last <= i || !closing || last - i > 12 {
+        return false;
+    }
+    let mut ops = 0;
+    let mut literals = 0;
+    for x in &ts[i..last] {
+        match x.t {
+            T::Arith | T::Cmp | T::LogicOp | T::Bang => ops += 1,
+            T::Word(Kw::Or | Kw::And | Kw::Xor | Kw::WordArith | Kw::Like | Kw::Is | Kw::Not) => {
+                ops += 1;
+            }
+            T::Num | T::Hex | T::Word(Kw::Null | Kw::True | Kw::False) => literals += 1,
+            T::LParen | T::RParen => {}
+            _ => return false,
+        }
+    }
+    // `'*'` alone is also how people quote a symbol in a search box.
+    if literals == 0 && ops < 2 {
+        return false;
+    }
+    let first_is_op = !matches!(
+        t(ts, i),
+        Some(T::Num | T::Hex | T::LParen | T::RParen | T::Word(Kw::Null | Kw::True | Kw::False))
+    );
+    ops >= 1 && first_is_op && !after_digit
+}
+
 /// Quoted context: what follows the quote that closed the application's string.
-fn scan_break(ts: &[Tok], quote: u8, tail_spaced: bool, out: &mut Vec<&'static Rule>) {
+fn scan_break(
+    ts: &[Tok],
+    quote: u8,
+    tail_spaced: bool,
+    tail_digit: bool,
+    out: &mut Vec<&'static Rule>,
+) {
     let mut i = 1;
     while matches!(t(ts, i), Some(T::RParen)) {
         i += 1;
     }
     let Some(first) = t(ts, i) else { return };
+    if operator_between_quotes(ts, i, tail_digit) {
+        add(out, &rules::SQLI_BOOLEAN);
+        return;
+    }
     if let Some(e) = break_expr(ts, i, quote)
         && (e.sqlish >= 1 || (t(ts, e.end).is_some() && e.strong >= 2))
     {
