@@ -424,7 +424,7 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
                 Some(T::Word(Kw::True | Kw::False | Kw::Null)) => ends(k + 1),
                 // `or x=x--`: a bare word compared, then nothing else.
                 Some(T::Word(Kw::Ident)) if !is_call(ts, k) => {
-                    t(ts, k + 1) == Some(T::Cmp) && operand_end(ts, k + 2).is_some_and(|e| ends(e))
+                    t(ts, k + 1) == Some(T::Cmp) && operand_end(ts, k + 2).is_some_and(ends)
                 }
                 Some(T::Word(Kw::Ident | Kw::Table)) => false,
                 _ => true,
