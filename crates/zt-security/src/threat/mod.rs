@@ -288,8 +288,11 @@ const STATEMENT_SHAPED: &[&str] = &[
     rules::SQLI_UNION.id,
     rules::SQLI_STACKED.id,
     rules::SQLI_FUNC.id,
+    rules::SQLI_FUNC_NESTED.id,
     rules::SQLI_EXPR.id,
     rules::SQLI_HEX.id,
+    // Prompts quote code: `what does eval() do?`, `why is document.cookie empty?`.
+    rules::XSS_JS_CALL.id,
 ];
 
 /// Rules that describe breaking out of a value: these count everywhere.

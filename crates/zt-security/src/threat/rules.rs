@@ -152,6 +152,13 @@ rule!(
     "value reads as a SQL expression with SQL-only operators or functions"
 );
 rule!(SQLI_FUNC, "sqli-func", Warning, 1, "SQL function call");
+rule!(
+    SQLI_FUNC_NESTED,
+    "sqli-func-nested",
+    Critical,
+    1,
+    "SQL function applied to another SQL function or a literal comparison"
+);
 rule!(SQLI_HEX, "sqli-hex", Notice, 2, "hex literal");
 rule!(XSS_SCRIPT, "xss-script", Critical, 1, "<script> tag");
 rule!(
@@ -191,11 +198,18 @@ rule!(
     "active-content tag (svg/style/form/math/link)"
 );
 rule!(
-    XSS_JS_SINK,
-    "xss-js-sink",
-    Warning,
+    XSS_JS_CALL,
+    "xss-js-call",
+    Critical,
     1,
-    "JavaScript sink call (alert/eval/document.cookie...)"
+    "JavaScript sink call (alert(, eval(, setTimeout() or DOM sink property (document.cookie)"
+);
+rule!(
+    XSS_JS_OBFUSCATED,
+    "xss-js-obfuscated",
+    Critical,
+    1,
+    "JavaScript sink reached through bracket access, comments or a template substitution"
 );
 rule!(
     XSS_JS_BREAK,

@@ -116,8 +116,8 @@ pub(crate) fn classify(w: &[u8]) -> Kw {
         b"as" => Kw::As,
         b"all" | b"any" | b"some" => Kw::All,
         b"distinct" | b"distinctrow" => Kw::Distinct,
-        b"if" | b"begin" | b"goto" | b"load" | b"grant" | b"revoke" | b"rename" | b"handler"
-        | b"print" | b"raiserror" | b"merge" | b"replace" => Kw::Stmt,
+        b"if" | b"while" | b"begin" | b"goto" | b"load" | b"grant" | b"revoke" | b"rename"
+        | b"handler" | b"print" | b"raiserror" | b"merge" | b"replace" => Kw::Stmt,
         b"sleep" | b"benchmark" | b"pg_sleep" | b"randomblob" | b"receive_message"
         | b"sys_eval" | b"get_lock" | b"dbms_lock" => Kw::TimeFunc,
         b"information_schema"

@@ -165,7 +165,9 @@ fn scan_anywhere(ts: &[Tok], out: &mut Vec<&'static Rule>) {
             T::Word(Kw::TimeFunc) if is_call(ts, i) => {
                 if matches!(
                     t(ts, i + 2),
-                    Some(T::Num | T::LParen | T::Word(_) | T::Arith | T::Var { .. })
+                    Some(
+                        T::Num | T::LParen | T::Word(_) | T::Arith | T::Var { .. } | T::Str { .. }
+                    )
                 ) {
                     add(out, &rules::SQLI_TIME);
                 }
@@ -173,14 +175,56 @@ fn scan_anywhere(ts: &[Tok], out: &mut Vec<&'static Rule>) {
             T::Word(Kw::Waitfor) if kw(ts, i + 1) == Some(Kw::Delay) => add(out, &rules::SQLI_TIME),
             T::Word(Kw::Danger) => add(out, &rules::SQLI_DANGER_OBJECT),
             T::Word(Kw::Select) if select_from(ts, i + 1) => add(out, &rules::SQLI_SELECT),
+            T::Word(Kw::Select)
+                if (i == 0 || t(ts, i - 1) == Some(T::LParen)) && select_sql_head(ts, i + 1) =>
+            {
+                add(out, &rules::SQLI_SELECT);
+            }
             T::Var { sys: true } => add(out, &rules::SQLI_SYSVAR),
-            T::Word(Kw::Func | Kw::Table) if tight_call(ts, i) => add(out, &rules::SQLI_FUNC),
+            T::Word(Kw::Func | Kw::Table) if tight_call(ts, i) => {
+                add(out, &rules::SQLI_FUNC);
+                let method = i > 0 && t(ts, i - 1) == Some(T::Dot);
+                if kw(ts, i) == Some(Kw::Func) && !method && nested_arg(ts, i + 2) {
+                    add(out, &rules::SQLI_FUNC_NESTED);
+                }
+            }
             T::Word(Kw::Or | Kw::And | Kw::Xor) | T::LogicOp if tautology(ts, i + 1) => {
                 add(out, &rules::SQLI_TAUTOLOGY);
             }
             T::Hex if i > 0 => add(out, &rules::SQLI_HEX),
             _ => {}
         }
+    }
+}
+
+/// The first argument of a SQL function call at `a`: another known SQL
+/// function (`ascii(substring(`, `charset(current_user())`) or a literal
+/// comparison (`iif(2510=9436,`).
+fn nested_arg(ts: &[Tok], a: usize) -> bool {
+    let niladic = |k: usize| t(ts, k + 1) == Some(T::LParen) && t(ts, k + 2) == Some(T::RParen);
+    match t(ts, a) {
+        Some(T::Word(Kw::Func | Kw::TimeFunc)) => is_call(ts, a),
+        Some(T::Word(Kw::Table)) => niladic(a),
+        Some(T::Num) => t(ts, a + 1) == Some(T::Cmp) && t(ts, a + 2) == Some(T::Num),
+        _ => false,
+    }
+}
+
+/// After a `select` that opens the value or a subquery: SQL-only heads
+/// (`select char(0x66)`, `(select (case when`, `(select 1,2`, `select @@x`).
+fn select_sql_head(ts: &[Tok], i: usize) -> bool {
+    match t(ts, i) {
+        Some(T::Word(Kw::Func | Kw::TimeFunc)) => tight_call(ts, i),
+        Some(T::Word(Kw::Case)) => kw(ts, i + 1) == Some(Kw::When),
+        Some(T::LParen) => kw(ts, i + 1) == Some(Kw::Case),
+        Some(T::Var { .. }) => matches!(
+            t(ts, i + 1),
+            None | Some(T::Str { .. } | T::Comma | T::Comment)
+        ),
+        Some(T::Num | T::Str { ws: false, .. }) => {
+            matches!(t(ts, i + 1), Some(T::Comma | T::Cmp)) && t(ts, i + 2).is_some()
+        }
+        _ => false,
     }
 }
 
@@ -284,6 +328,8 @@ fn stmt_start(ts: &[Tok], i: usize) -> bool {
         Some(Kw::Update) => kw(ts, i + 2) == Some(Kw::Set),
         Some(Kw::Drop | Kw::Create | Kw::Alter | Kw::Truncate) => {
             matches!(kw(ts, i + 1), Some(Kw::Table | Kw::Procedure))
+                // `;drop members --`
+                || (kw(ts, i + 1) == Some(Kw::Ident) && matches!(t(ts, i + 2), Some(T::Comment | T::Semi)))
         }
         Some(Kw::Exec) => match t(ts, i + 1) {
             Some(T::Var { .. } | T::LParen | T::Word(Kw::Danger)) => true,
@@ -441,6 +487,15 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
             add(out, &rules::SQLI_CLAUSE);
         }
         Some(T::Word(Kw::Having)) if logic_operand_cmp(ts, 1) => add(out, &rules::SQLI_CLAUSE),
+        // `exec(@sql)`, `exec xp_cmdshell`, `exec @p`.
+        Some(T::Word(Kw::Exec))
+            if matches!(
+                t(ts, 1),
+                Some(T::Var { .. } | T::LParen | T::Word(Kw::Danger))
+            ) =>
+        {
+            add(out, &rules::SQLI_STACKED);
+        }
         _ => {}
     }
 }

@@ -32,7 +32,11 @@ const DANGEROUS_TAGS: &[&[u8]] = &[
     b"xsl",
     b"listener",
     b"handler",
+    b"include",
+    b"vmlframe",
 ];
+/// XML namespace prefixes whose elements are active content (`<svg:x>`, `<v:x>`).
+const ACTIVE_PREFIXES: &[&[u8]] = &[b"svg", b"v", b"xsl", b"xi", b"xhtml", b"html", b"math"];
 const SUSPECT_TAGS: &[&[u8]] = &[
     b"form",
     b"template",
@@ -126,10 +130,20 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
             b'o' if s.get(i + 1) == Some(&b'n')
                 && (i == 0 || !s[i - 1].is_ascii_alphanumeric()) =>
             {
-                let js_value = event_attr(s, i)
-                    .is_some_and(|e| s[e..].iter().take(48).any(|&c| matches!(c, b'(' | b'`')));
-                if js_value && (i == 0 || s[i - 1] <= b' ' || preceded_by_break(s, i)) {
-                    add(out, &rules::XSS_EVENT);
+                if let Some(e) = event_attr(s, i) {
+                    let js_value = s[e..].iter().take(48).any(|&c| matches!(c, b'(' | b'`'));
+                    // After a quote break any value is a handler: `" onerror=x`.
+                    let value = s[e + 1..].iter().find(|&&c| c > b' ');
+                    // `"onzoom=` at the end is the same injection, value pending.
+                    let broke = preceded_by_break(s, i)
+                        && (value.is_some() || preceded_by_quote(s, i))
+                        && value
+                            .is_none_or(|&c| c.is_ascii_alphanumeric() || c == b'\'' || c == b'"');
+                    if (js_value && (i == 0 || s[i - 1] <= b' ' || preceded_by_break(s, i)))
+                        || broke
+                    {
+                        add(out, &rules::XSS_EVENT);
+                    }
                 }
             }
             b'\'' | b'"' | b'`' if first_break.is_none() => {
@@ -159,7 +173,7 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
             b'$' if s.get(i + 1) == Some(&b'{') && first_break.is_none() => first_break = Some(i),
             b'(' | b'`' if i > 0 => {
                 if let Some(sink_start) = sink_before(s, i) {
-                    add(out, &rules::XSS_JS_SINK);
+                    add(out, &rules::XSS_JS_CALL);
                     if first_break.is_some_and(|b| b < sink_start) {
                         add(out, &rules::XSS_JS_BREAK);
                     }
@@ -170,7 +184,128 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
         i += 1;
     }
     if sink_prop(s) {
-        add(out, &rules::XSS_JS_SINK);
+        add(out, &rules::XSS_JS_CALL);
+    }
+    if jsfuck(s) {
+        add(out, &rules::XSS_JS_OBFUSCATED);
+    }
+    if s.contains(&b'[') || s.contains(&b'$') || super::normalize::find(s, b"/*").is_some() {
+        js_obfuscated(s, out);
+    }
+}
+
+/// JSFuck: code spelled only with `[]()!+` (`+` may arrive as a space).
+fn jsfuck(s: &[u8]) -> bool {
+    let mut sym = 0usize;
+    let mut other = 0usize;
+    for &b in s {
+        match b {
+            b'[' | b']' | b'(' | b')' | b'!' | b'+' => sym += 1,
+            0..=b' ' => {}
+            _ => other += 1,
+        }
+    }
+    sym >= 4 && other * 10 <= sym && super::normalize::find(s, b"![]").is_some()
+}
+
+/// Globals through which a sink is reached by bracket access.
+const JS_GLOBALS: &[&[u8]] = &[
+    b"window",
+    b"self",
+    b"top",
+    b"parent",
+    b"globalthis",
+    b"this",
+    b"frames",
+    b"document",
+];
+
+/// `document/**/.cookie`, `window["alert"](…)`, `self[/*x*/"alert"]`,
+/// `` [].sort.call`${alert}1` ``: the sink hidden from a plain reading.
+fn js_obfuscated(s: &[u8], out: &mut Vec<&'static Rule>) {
+    // A compact view: no whitespace or block comments, `["x"]` read as `.x`.
+    let mut c = Vec::with_capacity(s.len().min(4096));
+    let mut i = 0;
+    let mut hidden = false;
+    while i < s.len() && c.len() < 4096 {
+        let b = s[i];
+        if b <= b' ' {
+            i += 1;
+            continue;
+        }
+        if b == b'/' && s.get(i + 1) == Some(&b'*') {
+            hidden = true;
+            i = super::normalize::find(&s[i + 2..], b"*/").map_or(s.len(), |p| i + 2 + p + 2);
+            continue;
+        }
+        if b == b'[' {
+            // `["name"]` / `['name']` → `.name`
+            let mut k = i + 1;
+            while k < s.len() && (s[k] <= b' ' || s[k] == b'/') {
+                if s[k] == b'/' && s.get(k + 1) == Some(&b'*') {
+                    k = super::normalize::find(&s[k + 2..], b"*/")
+                        .map_or(s.len(), |p| k + 2 + p + 2);
+                } else if s[k] <= b' ' {
+                    k += 1;
+                } else {
+                    break;
+                }
+            }
+            if let Some(&q @ (b'"' | b'\'')) = s.get(k)
+                && let Some(len) = s[k + 1..].iter().take(32).position(|&x| x == q)
+                && s[k + 1..k + 1 + len]
+                    .iter()
+                    .all(|&x| x.is_ascii_alphanumeric() || x == b'_')
+            {
+                let mut e = k + 1 + len + 1;
+                while e < s.len() && s[e] <= b' ' {
+                    e += 1;
+                }
+                if s.get(e) == Some(&b']') {
+                    c.push(b'.');
+                    c.extend_from_slice(&s[k + 1..k + 1 + len]);
+                    hidden = true;
+                    i = e + 1;
+                    continue;
+                }
+            }
+        }
+        // `(document)` reads as `document`.
+        if b == b')' && s.get(i + 1).is_some_and(|&n| n == b'[' || n == b'.') {
+            i += 1;
+            continue;
+        }
+        if b == b'('
+            && s.get(i + 1).is_some_and(|&n| alpha(n))
+            && c.last().is_none_or(|&l| !alpha(l))
+        {
+            i += 1;
+            continue;
+        }
+        c.push(b);
+        i += 1;
+    }
+    // `${alert}`, `${eval}`: a sink passed as a template substitution.
+    let template_sink = SINKS.iter().any(|w| {
+        let mut p = Vec::with_capacity(w.len() + 3);
+        p.extend_from_slice(b"${");
+        p.extend_from_slice(w);
+        p.push(b'}');
+        super::normalize::find(&c, &p).is_some()
+    });
+    let prop = hidden && sink_prop(&c);
+    let global_sink = hidden
+        && JS_GLOBALS.iter().any(|g| {
+            SINKS.iter().any(|w| {
+                let mut p = Vec::with_capacity(g.len() + w.len() + 1);
+                p.extend_from_slice(g);
+                p.push(b'.');
+                p.extend_from_slice(w);
+                super::normalize::find(&c, &p).is_some()
+            })
+        });
+    if template_sink || prop || global_sink {
+        add(out, &rules::XSS_JS_OBFUSCATED);
     }
 }
 
@@ -182,7 +317,22 @@ fn sink_before(s: &[u8], i: usize) -> Option<usize> {
         st -= 1;
     }
     let word = &s[st..e];
-    SINKS.contains(&word).then_some(st)
+    if !SINKS.contains(&word) {
+        return None;
+    }
+    match st.checked_sub(1).map(|p| s[p]) {
+        // `1alert(` or `my_eval(` is another identifier.
+        Some(b) if b.is_ascii_alphanumeric() || b == b'_' => None,
+        // `obj.eval(` is a method; `window.eval(` / `top.alert(` is the global.
+        Some(b'.') => {
+            let mut g = st - 1;
+            while g > 0 && alpha(s[g - 1]) {
+                g -= 1;
+            }
+            JS_GLOBALS.contains(&&s[g..st - 1]).then_some(g)
+        }
+        _ => Some(st),
+    }
 }
 
 /// If `on<letters>` at `i` is followed by `=`, returns the index of `=`.
@@ -199,6 +349,15 @@ fn event_attr(s: &[u8], i: usize) -> Option<usize> {
         k += 1;
     }
     (s.get(k) == Some(&b'=') && s.get(k + 1) != Some(&b'=')).then_some(k)
+}
+
+/// An attribute right after a quote (`"onzoom=`).
+fn preceded_by_quote(s: &[u8], i: usize) -> bool {
+    let mut k = i;
+    while k > 0 && s[k - 1] <= b' ' {
+        k -= 1;
+    }
+    k > 0 && matches!(s[k - 1], b'"' | b'\'' | b'`')
 }
 
 /// An attribute injected after breaking out of a quoted value or with `/`.
@@ -219,7 +378,25 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
     if s.get(start) == Some(&b'?') {
         // `<?xml-stylesheet href=…?>`, `<?import implementation=…>`.
         let pi = &s[start + 1..];
-        if pi.starts_with(b"xml-stylesheet") || pi.starts_with(b"import") {
+        if pi.starts_with(b"xml-stylesheet")
+            || pi.starts_with(b"import")
+            || pi.starts_with(b"xml:namespace")
+        {
+            add(out, &rules::XSS_TAG);
+        }
+        return;
+    }
+    if s.get(start) == Some(&b'!') {
+        // DTD injection: `<!ENTITY x SYSTEM …>`, `<!ATTLIST img onerror …>`,
+        // `<!DOCTYPE x [` with an internal subset.
+        let decl = &s[start + 1..];
+        let internal_subset = decl.starts_with(b"doctype")
+            && decl
+                .iter()
+                .take(128)
+                .take_while(|&&c| c != b'>')
+                .any(|&c| c == b'[');
+        if decl.starts_with(b"entity") || decl.starts_with(b"attlist") || internal_subset {
             add(out, &rules::XSS_TAG);
         }
         return;
@@ -227,8 +404,14 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
     if k == start || !alpha(s[start]) {
         return;
     }
-    let name = &s[start..k];
-    let name = name.rsplit(|&b| b == b':').next().unwrap_or(name);
+    let full = &s[start..k];
+    let name = full.rsplit(|&b| b == b':').next().unwrap_or(full);
+    if name.len() < full.len() {
+        let prefix = full.split(|&b| b == b':').next().unwrap_or(full);
+        if ACTIVE_PREFIXES.contains(&prefix) {
+            add(out, &rules::XSS_TAG);
+        }
+    }
     if name == b"script" {
         add(out, &rules::XSS_SCRIPT);
     } else if DANGEROUS_TAGS.contains(&name) {
@@ -298,11 +481,32 @@ fn attr_value(attr: &[u8], value: &[u8], out: &mut Vec<&'static Rule>) {
                 &rules::XSS_SUSPECT_TAG
             },
         );
+    } else if attr == b"style" && css_breaks_out(value) {
+        add(out, &rules::XSS_CSS);
+    } else if attr.starts_with(b"ev:") {
+        // XML Events (`ev:event="load" ev:handler=…`).
+        add(out, &rules::XSS_TAG);
     } else if attr.ends_with(b":schemalocation") || attr == b"dataformatas" {
         add(out, &rules::XSS_TAG);
     } else if attr == b"datasrc" {
         add(out, &rules::XSS_SUSPECT_TAG);
     }
+}
+
+/// A `style` value that loads something or escapes its declaration:
+/// `url(`, IE `expression`/`behavior`, `-moz-binding`, CSS escapes,
+/// comments, braces or brackets (`font-family:foo}color=red`).
+fn css_breaks_out(value: &[u8]) -> bool {
+    let find = |p: &[u8]| super::normalize::find(value, p).is_some();
+    value
+        .iter()
+        .any(|&c| matches!(c, b'\\' | b'{' | b'}' | b'['))
+        || find(b"url(")
+        || find(b"expression")
+        || find(b"behavio")
+        || find(b"binding")
+        || find(b"/*")
+        || find(b"@import")
 }
 
 /// Matches `word` ending right before `end`, skipping control/space bytes.
