@@ -212,6 +212,13 @@ impl ThreatScanner {
         }
         let norm = normalize::normalize(raw, kind == InputKind::Query);
         sqli::detect(&norm, &mut out);
+        // Null bytes are dropped for HTML (`<scr\0ipt>`), but a SQL lexer
+        // reads them as spaces (`1%00union%00select`): look once more.
+        if raw.contains(&0) || normalize::find(raw, b"%00").is_some() {
+            let spaced: Vec<u8> = normalize::spaced_nulls(raw);
+            let norm2 = normalize::normalize(&spaced, kind == InputKind::Query);
+            sqli::detect(&norm2, &mut out);
+        }
         // Fast path: no tag, URI, call, attribute or template byte, no XSS.
         if norm.iter().any(|&b| XSS_TRIGGER[usize::from(b)]) {
             xss::detect(&norm, &mut out);

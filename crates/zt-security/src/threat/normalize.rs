@@ -54,6 +54,25 @@ pub(crate) fn normalize(value: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
     Cow::Owned(cur)
 }
 
+/// `value` with raw and percent-encoded null bytes turned into spaces.
+pub(crate) fn spaced_nulls(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        if value[i] == 0 {
+            out.push(b' ');
+            i += 1;
+        } else if value[i..].starts_with(b"%00") {
+            out.extend_from_slice(b"%20");
+            i += 3;
+        } else {
+            out.push(value[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// The full normalised text (for logging and tests), with whitespace runs
 /// collapsed to one space and `/**/` comments replaced by a space.
 pub fn normalize_text(value: &str, plus_is_space: bool) -> String {

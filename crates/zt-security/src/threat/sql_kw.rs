@@ -61,6 +61,8 @@ pub(crate) enum Kw {
     Func,
     /// A time-delay function (`sleep`, `benchmark`, `pg_sleep`, ...).
     TimeFunc,
+    /// T-SQL `top` (`select top 1 …`).
+    Top,
     /// Objects that only show up in attacks (`information_schema`, ...).
     Danger,
 }
@@ -114,10 +116,11 @@ pub(crate) fn classify(w: &[u8]) -> Kw {
         b"end" => Kw::End,
         b"exists" => Kw::Exists,
         b"as" => Kw::As,
+        b"top" => Kw::Top,
         b"all" | b"any" | b"some" => Kw::All,
         b"distinct" | b"distinctrow" => Kw::Distinct,
-        b"if" | b"while" | b"begin" | b"goto" | b"load" | b"grant" | b"revoke" | b"rename"
-        | b"handler" | b"print" | b"raiserror" | b"merge" | b"replace" => Kw::Stmt,
+        b"if" | b"while" | b"use" | b"begin" | b"goto" | b"load" | b"grant" | b"revoke"
+        | b"rename" | b"handler" | b"print" | b"raiserror" | b"merge" | b"replace" => Kw::Stmt,
         b"sleep" | b"benchmark" | b"pg_sleep" | b"randomblob" | b"receive_message"
         | b"sys_eval" | b"get_lock" | b"dbms_lock" => Kw::TimeFunc,
         b"information_schema"
@@ -126,6 +129,7 @@ pub(crate) fn classify(w: &[u8]) -> Kw {
         | b"syscolumns"
         | b"load_file"
         | b"outfile"
+        | b"infile"
         | b"dumpfile"
         | b"pg_shadow"
         | b"sysdatabases"
@@ -229,6 +233,8 @@ fn is_func(w: &[u8]) -> bool {
             | b"uncompress"
             | b"connection_id"
             | b"coercibility"
+            | b"charset"
+            | b"collation"
             | b"find_in_set"
             | b"soundex"
             | b"strcmp"

@@ -189,18 +189,19 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                 }
             }
             b'#' => {
+                // `-1#union⏎…`: a `#` whose line ends before more SQL.
+                let multiline = more_after_newline(s, line_end(s, i));
                 let ctx_ok = toks.last().is_some_and(|p| match p.t {
                     T::Str { .. } | T::Num | T::RParen | T::Var { .. } | T::Cmp | T::Semi => true,
                     // `union#` ends a keyword; `or#` may end a word like `color#`.
                     T::Word(k) => {
-                        k != Kw::Ident && (spaced || i == 0 || !next.is_some_and(is_word))
+                        k != Kw::Ident
+                            && (spaced || i == 0 || !next.is_some_and(is_word) || multiline)
                     }
                     _ => false,
                 });
                 let digit_next = next.is_some_and(|c| c.is_ascii_digit());
                 let glued = i > 0 && is_word(s[i - 1]) && next.is_some_and(is_word);
-                // `-1#union⏎…`: a glued `#` whose line ends before more SQL.
-                let multiline = more_after_newline(s, line_end(s, i));
                 if ctx_ok && !digit_next && (!glued || multiline) {
                     i = line_end(s, i);
                     if more_after_newline(s, i) {

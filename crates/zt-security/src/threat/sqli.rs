@@ -32,9 +32,9 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
             // `16" or 18"` measures inches and `x = "~2"` opens a string:
             // neither breaks out of one.
             let before = tail.filter(|&&b| b > b' ').last();
-            let tail_digit = before.is_some_and(|&b| b.is_ascii_digit() || !is_word_byte(b));
+            let before = before.copied();
             scan_anywhere(&ts, out);
-            scan_break(&ts, q, tail_spaced, tail_digit, out);
+            scan_break(&ts, q, tail_spaced, before, out);
         }
     }
     if super::normalize::find(s, b"/*!").is_some() {
@@ -88,7 +88,20 @@ fn operand_end(ts: &[Tok], mut i: usize) -> Option<usize> {
         T::LParen => Some(close_paren(ts, i)),
         T::Word(_) if is_call(ts, i) => Some(close_paren(ts, i + 1)),
         T::Num | T::Hex | T::Str { .. } | T::Var { .. } => Some(i + 1),
-        T::Word(Kw::Ident | Kw::True | Kw::False | Kw::Null | Kw::Func | Kw::Table) => Some(i + 1),
+        T::Word(Kw::Ident | Kw::Func | Kw::Table) => {
+            // `prod.id`, `mysql.user`
+            let mut e = i + 1;
+            while t(ts, e) == Some(T::Dot)
+                && matches!(
+                    t(ts, e + 1),
+                    Some(T::Word(Kw::Ident | Kw::Table | Kw::Func))
+                )
+            {
+                e += 2;
+            }
+            Some(e)
+        }
+        T::Word(Kw::True | Kw::False | Kw::Null) => Some(i + 1),
         _ => None,
     }
 }
@@ -104,8 +117,10 @@ fn logic_tail(ts: &[Tok], i: usize, lone_literal_ok: bool) -> bool {
         Some(T::Word(Kw::Select | Kw::Exists | Kw::Case)) => return true,
         Some(T::Word(w)) if w != Kw::Ident && is_call(ts, k) => return true,
         Some(T::LParen)
-            if matches!(kw(ts, k + 1), Some(Kw::Select | Kw::Case))
-                || is_literal(t(ts, k + 1))
+            if matches!(
+                kw(ts, k + 1),
+                Some(Kw::Select | Kw::Case | Kw::True | Kw::False | Kw::Null)
+            ) || is_literal(t(ts, k + 1))
                 || matches!(t(ts, k + 1), Some(T::Word(w)) if w != Kw::Ident && is_call(ts, k + 1)) =>
         {
             return true;
@@ -127,7 +142,34 @@ fn logic_tail(ts: &[Tok], i: usize, lone_literal_ok: bool) -> bool {
     }
     match t(ts, e) {
         Some(T::Cmp) => operand_end(ts, e + 1).is_some(),
-        Some(T::Word(Kw::Like | Kw::Is | Kw::In | Kw::Between)) => true,
+        // The word operators need a SQL right side: `is null`, `like '%a'`,
+        // `in (1,2)`, `between 1 and 2` (`and men in Rome` is prose).
+        Some(T::Word(Kw::Is)) => {
+            let n = if kw(ts, e + 1) == Some(Kw::Not) {
+                e + 2
+            } else {
+                e + 1
+            };
+            matches!(
+                t(ts, n),
+                Some(T::Word(Kw::Null | Kw::True | Kw::False) | T::Num | T::Str { .. })
+            )
+        }
+        Some(T::Word(Kw::Like)) => {
+            // `sounds like`
+            let r = if kw(ts, e + 1) == Some(Kw::Like) {
+                e + 2
+            } else {
+                e + 1
+            };
+            matches!(t(ts, r), Some(T::Str { .. } | T::Num | T::Var { .. } | T::LParen))
+                || is_call(ts, r)
+                // `column like column --`
+                || (kw(ts, r) == Some(Kw::Ident)
+                    && matches!(t(ts, r + 1), None | Some(T::Comment | T::Semi)))
+        }
+        Some(T::Word(Kw::In)) => t(ts, e + 1) == Some(T::LParen),
+        Some(T::Word(Kw::Between)) => matches!(t(ts, e + 1), Some(T::Num | T::Str { .. })),
         Some(T::Comment | T::Semi) => true,
         // `or 1 group by concat(...)`, `and 1 union select`.
         Some(T::Word(_)) if is_literal(t(ts, k)) && clause_at(ts, e) => true,
@@ -214,9 +256,14 @@ fn nested_arg(ts: &[Tok], a: usize) -> bool {
 /// (`select char(0x66)`, `(select (case when`, `(select 1,2`, `select @@x`).
 fn select_sql_head(ts: &[Tok], i: usize) -> bool {
     match t(ts, i) {
-        Some(T::Word(Kw::Func | Kw::TimeFunc)) => tight_call(ts, i),
+        Some(T::Word(Kw::Func | Kw::TimeFunc)) => is_call(ts, i),
         Some(T::Word(Kw::Case)) => kw(ts, i + 1) == Some(Kw::When),
-        Some(T::LParen) => kw(ts, i + 1) == Some(Kw::Case),
+        Some(T::Word(Kw::Top)) => t(ts, i + 1) == Some(T::Num),
+        Some(T::LParen) => {
+            kw(ts, i + 1) == Some(Kw::Case)
+                || matches!(t(ts, i + 1), Some(T::Word(Kw::Func | Kw::TimeFunc)))
+                    && is_call(ts, i + 1)
+        }
         Some(T::Var { .. }) => matches!(
             t(ts, i + 1),
             None | Some(T::Str { .. } | T::Comma | T::Comment)
@@ -232,6 +279,9 @@ fn select_sql_head(ts: &[Tok], i: usize) -> bool {
 fn select_from(ts: &[Tok], mut i: usize) -> bool {
     while matches!(kw(ts, i), Some(Kw::All | Kw::Distinct)) {
         i += 1;
+    }
+    if kw(ts, i) == Some(Kw::Top) && t(ts, i + 1) == Some(T::Num) {
+        i += 2;
     }
     for _ in 0..64 {
         let plain = kw(ts, i) == Some(Kw::Ident) && !is_call(ts, i);
@@ -318,9 +368,11 @@ fn stmt_start(ts: &[Tok], i: usize) -> bool {
         Some(Kw::Stmt) => match t(ts, i + 1) {
             // `if 1=1 drop ...`, `if(`, `begin ... end`, `load data`, `goto x`.
             Some(T::LParen | T::Num | T::Word(Kw::Not | Kw::Exists)) => true,
+            // `;goto x --`, `;begin x;` (`; if you do` is prose).
             Some(T::Word(Kw::Ident)) => {
-                matches!(t(ts, i + 2), None | Some(T::Semi | T::Comment | T::Word(_)))
-                    && ts.len() - i <= 8
+                (matches!(t(ts, i + 2), None | Some(T::Semi | T::Comment)) && ts.len() - i <= 8)
+                    // `;use master exec xp_…`
+                    || matches!(kw(ts, i + 2), Some(Kw::Exec | Kw::Declare | Kw::Select))
             }
             Some(T::Word(Kw::Shutdown | Kw::Declare | Kw::Select | Kw::Exec)) => true,
             _ => false,
@@ -354,10 +406,9 @@ fn clause_at(ts: &[Tok], i: usize) -> bool {
             kw(ts, i + 1) == Some(Kw::By)
                 && matches!(t(ts, i + 2), Some(T::Num | T::Word(_) | T::LParen))
         }
-        Some(Kw::Having) => matches!(
-            t(ts, i + 1),
-            Some(T::Num | T::Word(_) | T::LParen | T::Str { .. })
-        ),
+        Some(Kw::Having) => {
+            matches!(t(ts, i + 1), Some(T::Num | T::LParen)) || logic_operand_cmp(ts, i + 1)
+        }
         Some(Kw::Limit) => t(ts, i + 1) == Some(T::Num),
         Some(Kw::Procedure) => true,
         Some(Kw::Into) => {
@@ -379,8 +430,16 @@ fn logic_operand_cmp(ts: &[Tok], i: usize) -> bool {
 /// Bare (numeric) context: `1 or true`, `1*1--`, `1 order by 2`.
 fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
     let mut i = 0;
-    while matches!(t(ts, i), Some(T::LParen | T::Arith)) {
+    while matches!(t(ts, i), Some(T::LParen | T::Arith | T::Dot)) {
         i += 1;
+    }
+    // `1=1 and …`, `1=1--`: a value that opens with a literal tautology.
+    if matches!(t(ts, i), Some(T::Num))
+        && t(ts, i + 1) == Some(T::Cmp)
+        && t(ts, i + 2) == Some(T::Num)
+        && (is_logic(ts, i + 3) || matches!(t(ts, i + 3), Some(T::Comment | T::Semi)))
+    {
+        add(out, &rules::SQLI_TAUTOLOGY);
     }
     if matches!(
         t(ts, i),
@@ -388,15 +447,17 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
     ) {
         let numeric = matches!(t(ts, i), Some(T::Num | T::Hex | T::Var { .. }));
         let mut j = i + 1;
+        let mut list = false;
         loop {
             while matches!(t(ts, j), Some(T::RParen)) {
                 j += 1;
             }
             // `1/1 union`, `0 div 1 union`: a numeric chain is still a value.
             if numeric
-                && matches!(t(ts, j), Some(T::Arith | T::Word(Kw::WordArith)))
+                && matches!(t(ts, j), Some(T::Arith | T::Comma | T::Word(Kw::WordArith)))
                 && matches!(t(ts, j + 1), Some(T::Num | T::Hex | T::Var { .. }))
             {
+                list |= t(ts, j) == Some(T::Comma);
                 j += 2;
             } else {
                 break;
@@ -413,7 +474,7 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
             add(out, &rules::SQLI_STACKED);
         }
         // `1--`, `@version /*`: a lone value whose query tail is commented out.
-        if numeric && j + 1 == ts.len() && t(ts, j) == Some(T::Comment) {
+        if numeric && !list && j + 1 == ts.len() && t(ts, j) == Some(T::Comment) {
             add(out, &rules::SQLI_COMMENT_TRUNCATION);
         }
     }
@@ -547,7 +608,7 @@ fn scan_break(
     ts: &[Tok],
     quote: u8,
     tail_spaced: bool,
-    tail_digit: bool,
+    before: Option<u8>,
     out: &mut Vec<&'static Rule>,
 ) {
     let mut i = 1;
@@ -555,6 +616,10 @@ fn scan_break(
         i += 1;
     }
     let Some(first) = t(ts, i) else { return };
+    let tail_digit = before.is_some_and(|b| b.is_ascii_digit() || !is_word_byte(b));
+    // The quote ends a word the application held (`username'declare`),
+    // not one that opens a string (`"DROP TABLE" is…`, `exec("DELETE…`).
+    let tail_word = before.is_some_and(is_word_byte) && !tail_spaced;
     if operator_between_quotes(ts, i, tail_digit) {
         add(out, &rules::SQLI_BOOLEAN);
         return;
@@ -577,6 +642,12 @@ fn scan_break(
             Some(&rules::SQLI_BOOLEAN)
         }
         T::Word(_) if clause_at(ts, i) => Some(&rules::SQLI_CLAUSE),
+        // `x'declare @s …`, `x' update t set …`: T-SQL needs no `;`.
+        T::Word(Kw::Declare | Kw::Update | Kw::Insert | Kw::Delete | Kw::Exec | Kw::Drop)
+            if tail_word && stmt_start(ts, i) =>
+        {
+            Some(&rules::SQLI_STACKED)
+        }
         T::Cmp => operand_end(ts, i + 1)
             .filter(|&e| {
                 e == ts.len() || matches!(t(ts, e), Some(T::Comment | T::Semi)) || is_logic(ts, e)
