@@ -603,6 +603,49 @@ fn operator_between_quotes(ts: &[Tok], i: usize, after_digit: bool) -> bool {
     ops >= 1 && first_is_op && !after_digit
 }
 
+/// `A '&&' B`, `'|'`, `' OR '`: one operator between single quotes, which
+/// joins the application's string to the one its closing quote opens.
+/// Symbols count anywhere; word operators (`'like'` is also prose) only
+/// when nothing surrounds the quotes. Double quotes are how people quote
+/// words in a search box (`"NOT" STUFFER`), so they do not count.
+fn lone_operator_quoted(ts: &[Tok], i: usize, quote: u8) -> bool {
+    if quote != b'\'' {
+        return false;
+    }
+    let Some(last) = ts.len().checked_sub(1) else {
+        return false;
+    };
+    let Some(T::Str {
+        closed: false,
+        blank,
+        short,
+        quote: b'\'',
+        ..
+    }) = t(ts, last)
+    else {
+        return false;
+    };
+    let head_blank = matches!(ts[0].t, T::Str { blank: true, .. });
+    let words = |k: usize| {
+        matches!(
+            kw(ts, k),
+            Some(Kw::Or | Kw::And | Kw::Xor | Kw::WordArith | Kw::Like)
+        )
+    };
+    match last.checked_sub(i) {
+        Some(1) if matches!(t(ts, i), Some(T::Arith | T::LogicOp)) => blank || short,
+        Some(1) => words(i) && blank && head_blank,
+        // `'NOT LIKE'`, `'SOUNDS LIKE'`
+        Some(2) => {
+            matches!(kw(ts, i), Some(Kw::Not | Kw::Like))
+                && kw(ts, i + 1) == Some(Kw::Like)
+                && blank
+                && head_blank
+        }
+        _ => false,
+    }
+}
+
 /// Quoted context: what follows the quote that closed the application's string.
 fn scan_break(
     ts: &[Tok],
@@ -620,7 +663,9 @@ fn scan_break(
     // The quote ends a word the application held (`username'declare`),
     // not one that opens a string (`"DROP TABLE" is…`, `exec("DELETE…`).
     let tail_word = before.is_some_and(is_word_byte) && !tail_spaced;
-    if operator_between_quotes(ts, i, tail_digit) {
+    if operator_between_quotes(ts, i, tail_digit)
+        || (!tail_digit && lone_operator_quoted(ts, i, quote))
+    {
         add(out, &rules::SQLI_BOOLEAN);
         return;
     }
