@@ -98,6 +98,18 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                 i += 1;
                 continue;
             }
+            // A Latin-1 (or UTF-8 `c2 a0`) no-break space: MySQL and
+            // browsers read it as whitespace (`1%a0union%a0select`).
+            0xa0 if i == 0 || s[i - 1] < 0x80 => {
+                spaced = true;
+                i += 1;
+                continue;
+            }
+            0xc2 if next == Some(0xa0) => {
+                spaced = true;
+                i += 2;
+                continue;
+            }
             b'\'' | b'"' => {
                 let (end, closed) = scan_string(s, i + 1, b);
                 i = end;

@@ -101,7 +101,7 @@ fn operand_end(ts: &[Tok], mut i: usize) -> Option<usize> {
             }
             Some(e)
         }
-        T::Word(Kw::True | Kw::False | Kw::Null) => Some(i + 1),
+        T::Word(Kw::True | Kw::False | Kw::Null | Kw::Const) => Some(i + 1),
         _ => None,
     }
 }
@@ -256,7 +256,10 @@ fn nested_arg(ts: &[Tok], a: usize) -> bool {
 /// (`select char(0x66)`, `(select (case when`, `(select 1,2`, `select @@x`).
 fn select_sql_head(ts: &[Tok], i: usize) -> bool {
     match t(ts, i) {
-        Some(T::Word(Kw::Func | Kw::TimeFunc)) => is_call(ts, i),
+        Some(T::Word(Kw::Func)) => is_call(ts, i),
+        // `select if(x`, `select pg_sleep`
+        Some(T::Word(Kw::Stmt)) => is_call(ts, i),
+        Some(T::Word(Kw::TimeFunc | Kw::Danger)) => true,
         Some(T::Word(Kw::Case)) => kw(ts, i + 1) == Some(Kw::When),
         Some(T::Word(Kw::Top)) => t(ts, i + 1) == Some(T::Num),
         Some(T::LParen) => {
@@ -402,6 +405,11 @@ fn stmt_start(ts: &[Tok], i: usize) -> bool {
 /// A clause that can only follow a query fragment: `order by 1`, `having`, ...
 fn clause_at(ts: &[Tok], i: usize) -> bool {
     match kw(ts, i) {
+        // `1) from users where …`
+        Some(Kw::From) => {
+            matches!(kw(ts, i + 1), Some(Kw::Ident | Kw::Table | Kw::Danger))
+                && kw(ts, i + 2) == Some(Kw::Where)
+        }
         Some(Kw::Order | Kw::Group) => {
             kw(ts, i + 1) == Some(Kw::By)
                 && matches!(t(ts, i + 2), Some(T::Num | T::Word(_) | T::LParen))
@@ -469,6 +477,17 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
         if numeric && clause_at(ts, j) {
             add(out, &rules::SQLI_CLAUSE);
         }
+        // `id having (1 or true)`
+        if kw(ts, j) == Some(Kw::Having)
+            && t(ts, j + 1) == Some(T::LParen)
+            && matches!(
+                t(ts, j + 2),
+                Some(T::Num | T::Word(Kw::True | Kw::False | Kw::Null))
+            )
+            && is_logic(ts, j + 3)
+        {
+            add(out, &rules::SQLI_CLAUSE);
+        }
         // `21 update t set c=...`: T-SQL needs no `;` between statements.
         if numeric && !matches!(kw(ts, j), Some(Kw::Stmt)) && stmt_start(ts, j) {
             add(out, &rules::SQLI_STACKED);
@@ -519,7 +538,35 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
 /// A value that *starts* where a query continues: `or 1=1`, ` order by 3`,
 /// `having 1=1`, `and connection_id()=connection_id()`.
 fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
+    // The whole value is a SQL function opening its arguments: `md5(`,
+    // `group_concat(`, `if(1234=` (probing for a function filter).
+    let fragment = match t(ts, 0) {
+        Some(T::Word(Kw::Func | Kw::TimeFunc | Kw::Danger)) => {
+            t(ts, 1) == Some(T::LParen) && ts.len() == 2
+        }
+        Some(T::Word(Kw::Stmt)) => {
+            t(ts, 1) == Some(T::LParen)
+                && t(ts, 2) == Some(T::Num)
+                && t(ts, 3) == Some(T::Cmp)
+                && ts.len() <= 5
+        }
+        _ => false,
+    };
+    if fragment {
+        add(out, &rules::SQLI_FUNC_NESTED);
+    }
     match t(ts, 0) {
+        // `union select`, `union all select`
+        Some(T::Word(Kw::Union)) => {
+            let k = if matches!(kw(ts, 1), Some(Kw::All | Kw::Distinct)) {
+                2
+            } else {
+                1
+            };
+            if kw(ts, k) == Some(Kw::Select) {
+                add(out, &rules::SQLI_UNION);
+            }
+        }
         Some(T::Word(Kw::Or | Kw::And | Kw::Xor) | T::LogicOp) => {
             let k = 1 + ts[1..]
                 .iter()
