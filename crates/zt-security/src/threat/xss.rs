@@ -186,10 +186,18 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     if sink_prop(s) {
         add(out, &rules::XSS_JS_CALL);
     }
-    if jsfuck(s) {
+    let bracket = s.contains(&b'[');
+    if bracket && jsfuck(s) {
         add(out, &rules::XSS_JS_OBFUSCATED);
     }
-    if s.contains(&b'[') || s.contains(&b'$') || super::normalize::find(s, b"/*").is_some() {
+    // Only `${`, `/*` or a quoted bracket access can hide a sink.
+    let hiding = s.windows(2).any(|w| {
+        matches!(
+            (w[0], w[1]),
+            (b'$', b'{') | (b'/', b'*') | (b'[', b'"' | b'\'' | b' ' | b'/')
+        )
+    });
+    if hiding {
         js_obfuscated(s, out);
     }
 }
@@ -285,26 +293,36 @@ fn js_obfuscated(s: &[u8], out: &mut Vec<&'static Rule>) {
         c.push(b);
         i += 1;
     }
-    // `${alert}`, `${eval}`: a sink passed as a template substitution.
-    let template_sink = SINKS.iter().any(|w| {
-        let mut p = Vec::with_capacity(w.len() + 3);
-        p.extend_from_slice(b"${");
-        p.extend_from_slice(w);
-        p.push(b'}');
-        super::normalize::find(&c, &p).is_some()
+    let word_at = |from: usize| {
+        let e = c[from..]
+            .iter()
+            .position(|&b| !alpha(b))
+            .map_or(c.len(), |p| from + p);
+        &c[from..e]
+    };
+    let word_before = |end: usize| {
+        let st = c[..end]
+            .iter()
+            .rposition(|&b| !alpha(b))
+            .map_or(0, |p| p + 1);
+        &c[st..end]
+    };
+    // One pass over the compact view: `${alert}` (a sink passed as a
+    // template substitution) and `window.alert` / `document.cookie` reached
+    // through brackets or comments.
+    let found = (0..c.len()).any(|i| match c[i] {
+        b'$' if c.get(i + 1) == Some(&b'{') => {
+            let w = word_at(i + 2);
+            SINKS.contains(&w) && c.get(i + 2 + w.len()) == Some(&b'}')
+        }
+        b'.' if hidden => {
+            let g = word_before(i);
+            let w = word_at(i + 1);
+            (JS_GLOBALS.contains(&g) && SINKS.contains(&w)) || sink_prop_at(&c, i)
+        }
+        _ => false,
     });
-    let prop = hidden && sink_prop(&c);
-    let global_sink = hidden
-        && JS_GLOBALS.iter().any(|g| {
-            SINKS.iter().any(|w| {
-                let mut p = Vec::with_capacity(g.len() + w.len() + 1);
-                p.extend_from_slice(g);
-                p.push(b'.');
-                p.extend_from_slice(w);
-                super::normalize::find(&c, &p).is_some()
-            })
-        });
-    if template_sink || prop || global_sink {
+    if found {
         add(out, &rules::XSS_JS_OBFUSCATED);
     }
 }
@@ -672,12 +690,15 @@ fn sink_prop(s: &[u8]) -> bool {
     s.iter()
         .enumerate()
         .filter(|&(_, &b)| b == b'.')
-        .any(|(i, _)| {
-            SINK_PROPS.iter().any(|p| {
-                let d = p.iter().position(|&b| b == b'.').unwrap_or(0);
-                i.checked_sub(d)
-                    .and_then(|st| s.get(st..st + p.len()))
-                    .is_some_and(|w| w == *p)
-            })
-        })
+        .any(|(i, _)| sink_prop_at(s, i))
+}
+
+/// A sink property whose dot is at `i`.
+fn sink_prop_at(s: &[u8], i: usize) -> bool {
+    SINK_PROPS.iter().any(|p| {
+        let d = p.iter().position(|&b| b == b'.').unwrap_or(0);
+        i.checked_sub(d)
+            .and_then(|st| s.get(st..st + p.len()))
+            .is_some_and(|w| w == *p)
+    })
 }
