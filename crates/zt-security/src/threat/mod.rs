@@ -279,7 +279,7 @@ impl ThreatScanner {
 /// Bytes without which no XSS rule can fire.
 static XSS_TRIGGER: [bool; 256] = {
     let mut t = [false; 256];
-    let bytes = b"<:(`=.$";
+    let bytes = b"<:(`=.$[";
     let mut i = 0;
     while i < bytes.len() {
         t[bytes[i] as usize] = true;

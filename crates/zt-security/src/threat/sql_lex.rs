@@ -47,6 +47,8 @@ pub(crate) enum T {
     Dot,
     /// A line comment (`--`, `#`) or an unterminated `/*`.
     Comment,
+    /// `?` and a lone `@`: PostgreSQL JSON operator parts (`?|`, `<@`).
+    JsonOp,
     Other,
 }
 
@@ -176,7 +178,7 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                     i += 1;
                 }
                 if i == name_start {
-                    T::Other
+                    T::JsonOp
                 } else {
                     T::Var { sys: ats == 2 }
                 }
@@ -311,6 +313,10 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
             b'(' => {
                 i += 1;
                 T::LParen
+            }
+            b'?' => {
+                i += 1;
+                T::JsonOp
             }
             b')' => {
                 i += 1;

@@ -538,6 +538,10 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
 /// A value that *starts* where a query continues: `or 1=1`, ` order by 3`,
 /// `having 1=1`, `and connection_id()=connection_id()`.
 fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
+    let s0 = usize::from(matches!(kw(ts, 0), Some(Kw::Or | Kw::And)));
+    if json_operator_expr(ts, s0) {
+        add(out, &rules::SQLI_BOOLEAN);
+    }
     // The whole value is a SQL function opening its arguments: `md5(`,
     // `group_concat(`, `if(1234=` (probing for a function filter).
     let fragment = match t(ts, 0) {
@@ -608,6 +612,44 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
     }
 }
 
+/// PostgreSQL JSON operators between string literals:
+/// `or '{"b":2}'::jsonb <@ '{"a":1}'`, `'[1,2]' ? '1'`, `'{}'::json #>> '{a}'`.
+fn json_operator_expr(ts: &[Tok], i: usize) -> bool {
+    let pg_str = |k: usize| {
+        matches!(
+            t(ts, k),
+            Some(T::Str {
+                closed: true,
+                quote: b'\'',
+                ..
+            })
+        )
+    };
+    if !pg_str(i) {
+        return false;
+    }
+    let mut k = i + 1;
+    let mut cast = false;
+    // `::jsonb`
+    while t(ts, k) == Some(T::Arith)
+        && matches!(t(ts, k + 1), Some(T::Word(_)))
+        && ts[k + 1].spaced == false
+    {
+        cast = true;
+        k += 2;
+    }
+    let op_start = k;
+    let mut json_op = false;
+    while matches!(t(ts, k), Some(T::Arith | T::Cmp | T::JsonOp | T::Comment)) && k - op_start < 3 {
+        json_op |= t(ts, k) == Some(T::JsonOp);
+        k += 1;
+    }
+    let ops = k - op_start;
+    // `?| array['a','name']`
+    let next_str = pg_str(k) || (kw(ts, k) == Some(Kw::Ident) && t(ts, k + 1) == Some(T::Other));
+    ops >= 1 && next_str && (cast || json_op || (i > 0 && ops >= 2))
+}
+
 /// `' or '`, `'/1/1='`, `' is 99999 = '`: after the quote break only
 /// operators and literals, then a quote that the application's closing quote
 /// balances. Prose never puts an operator right after its apostrophe.
@@ -615,21 +657,25 @@ fn operator_between_quotes(ts: &[Tok], i: usize, after_digit: bool) -> bool {
     let Some(last) = ts.len().checked_sub(1) else {
         return false;
     };
-    let closing = matches!(
-        t(ts, last),
+    let (closing, blank) = match t(ts, last) {
         Some(T::Str {
             closed: false,
-            blank: true,
+            blank,
+            short,
             ..
-        })
-    );
+        }) => (blank || short, blank),
+        _ => (false, false),
+    };
     if last <= i || !closing || last - i > 12 {
         return false;
     }
     let mut ops = 0;
     let mut literals = 0;
+    let mut idents = 0;
     for x in &ts[i..last] {
         match x.t {
+            // `asd'|column!='`: one column name among the operators.
+            T::Word(Kw::Ident) if idents == 0 => idents += 1,
             T::Arith | T::Cmp | T::LogicOp | T::Bang => ops += 1,
             T::Word(Kw::Or | Kw::And | Kw::Xor | Kw::WordArith | Kw::Like | Kw::Is | Kw::Not) => {
                 ops += 1;
@@ -639,8 +685,9 @@ fn operator_between_quotes(ts: &[Tok], i: usize, after_digit: bool) -> bool {
             _ => return false,
         }
     }
-    // `'*'` alone is also how people quote a symbol in a search box.
-    if literals == 0 && ops < 2 {
+    // `'*'` alone is also how people quote a symbol in a search box; a
+    // non-blank tail (`'aa `) or a column name needs a longer chain.
+    if (literals == 0 || !blank || idents > 0) && ops < 2 {
         return false;
     }
     let first_is_op = !matches!(
@@ -672,7 +719,13 @@ fn lone_operator_quoted(ts: &[Tok], i: usize, quote: u8) -> bool {
     else {
         return false;
     };
-    let head_blank = matches!(ts[0].t, T::Str { blank: true, .. });
+    let head = match ts[0].t {
+        T::Str { blank, short, .. } => (blank, short),
+        _ => (false, false),
+    };
+    let head_blank = head.0;
+    // `A 'AND' B`: short strings around a boolean or arithmetic word.
+    let framed = (head.0 || head.1) && (blank || short);
     let words = |k: usize| {
         matches!(
             kw(ts, k),
@@ -681,13 +734,12 @@ fn lone_operator_quoted(ts: &[Tok], i: usize, quote: u8) -> bool {
     };
     match last.checked_sub(i) {
         Some(1) if matches!(t(ts, i), Some(T::Arith | T::LogicOp)) => blank || short,
-        Some(1) => words(i) && blank && head_blank,
+        Some(1) => words(i) && ((blank && head_blank) || (framed && kw(ts, i) != Some(Kw::Like))),
         // `'NOT LIKE'`, `'SOUNDS LIKE'`
         Some(2) => {
             matches!(kw(ts, i), Some(Kw::Not | Kw::Like))
                 && kw(ts, i + 1) == Some(Kw::Like)
-                && blank
-                && head_blank
+                && ((blank && head_blank) || framed)
         }
         _ => false,
     }

@@ -76,6 +76,8 @@ const SINKS: &[&[u8]] = &[
     b"execscript",
     b"constructor",
     b"writeln",
+    b"atob",
+    b"btoa",
 ];
 const SINK_PROPS: &[&[u8]] = &[
     b"document.cookie",
@@ -87,6 +89,11 @@ const SINK_PROPS: &[&[u8]] = &[
     b".outerhtml",
     b"location.hash",
     b"window.name",
+    b"document.write",
+    b".parentnode",
+    b".appendchild",
+    b"document.createelement",
+    b"document.queryselector",
 ];
 
 /// Bytes the scanner loop of [`detect`] stops at.
@@ -185,6 +192,13 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     }
     if sink_prop(s) {
         add(out, &rules::XSS_JS_CALL);
+    }
+    // `'formaction=`: a form-submission URL injected after a quote break.
+    if let Some(p) = super::normalize::find(s, b"formaction")
+        && preceded_by_quote(s, p)
+        && s[p + 10..].trim_ascii_start().first() == Some(&b'=')
+    {
+        add(out, &rules::XSS_EVENT);
     }
     let bracket = s.contains(&b'[');
     if bracket && jsfuck(s) {
@@ -335,6 +349,11 @@ fn sink_before(s: &[u8], i: usize) -> Option<usize> {
         st -= 1;
     }
     let word = &s[st..e];
+    if word == b"function" {
+        // `new Function(…)` compiles a string.
+        let head = s[..st].trim_ascii_end();
+        return (head.ends_with(b"new") && st > head.len()).then_some(st);
+    }
     if !SINKS.contains(&word) {
         return None;
     }
@@ -360,7 +379,7 @@ fn event_attr(s: &[u8], i: usize) -> Option<usize> {
         k += 1;
     }
     let len = k - i - 2;
-    if !(3..=30).contains(&len) {
+    if !(3..=48).contains(&len) {
         return None;
     }
     while k < s.len() && s[k] <= b' ' {
