@@ -633,7 +633,7 @@ fn json_operator_expr(ts: &[Tok], i: usize) -> bool {
     // `::jsonb`
     while t(ts, k) == Some(T::Arith)
         && matches!(t(ts, k + 1), Some(T::Word(_)))
-        && ts[k + 1].spaced == false
+        && !ts[k + 1].spaced
     {
         cast = true;
         k += 2;
