@@ -153,6 +153,8 @@ pub(crate) fn classify(w: &[u8]) -> Kw {
         | b"sp_add_job"
         | b"openrowset" => Kw::Danger,
         _ if is_func(w) => Kw::Func,
+        // MSSQL extended and system procedures: `xp_regread`, `sp_addlogin`.
+        _ if w.len() >= 9 && (w.starts_with(b"xp_") || w.starts_with(b"sp_")) => Kw::Danger,
         _ => Kw::Ident,
     }
 }

@@ -548,14 +548,19 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
         Some(T::Word(Kw::Func | Kw::TimeFunc | Kw::Danger)) => {
             t(ts, 1) == Some(T::LParen) && ts.len() == 2
         }
+        // `if(7423=7423) select …`, `if(1234=`
         Some(T::Word(Kw::Stmt)) => {
-            t(ts, 1) == Some(T::LParen)
-                && t(ts, 2) == Some(T::Num)
-                && t(ts, 3) == Some(T::Cmp)
-                && ts.len() <= 5
+            t(ts, 1) == Some(T::LParen) && t(ts, 2) == Some(T::Num) && t(ts, 3) == Some(T::Cmp)
         }
         _ => false,
     };
+    // `create table t (x text);`: a whole statement, terminated.
+    if matches!(ts.last().map(|x| x.t), Some(T::Semi | T::Comment))
+        && matches!(kw(ts, 0), Some(Kw::Create | Kw::Drop | Kw::Insert | Kw::Delete | Kw::Update))
+        && stmt_start(ts, 0)
+    {
+        add(out, &rules::SQLI_STACKED);
+    }
     if fragment {
         add(out, &rules::SQLI_FUNC_NESTED);
     }
@@ -787,8 +792,10 @@ fn scan_break(
         }
         T::Word(_) if clause_at(ts, i) => Some(&rules::SQLI_CLAUSE),
         // `x'declare @s …`, `x' update t set …`: T-SQL needs no `;`.
-        T::Word(Kw::Declare | Kw::Update | Kw::Insert | Kw::Delete | Kw::Exec | Kw::Drop)
-            if tail_word && stmt_start(ts, i) =>
+        T::Word(
+            Kw::Declare | Kw::Update | Kw::Insert | Kw::Delete | Kw::Exec | Kw::Drop | Kw::Create,
+        ) if (tail_word || matches!(ts.last().map(|x| x.t), Some(T::Comment | T::Semi)))
+            && stmt_start(ts, i) =>
         {
             Some(&rules::SQLI_STACKED)
         }
