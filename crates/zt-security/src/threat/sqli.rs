@@ -556,7 +556,10 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
     };
     // `create table t (x text);`: a whole statement, terminated.
     if matches!(ts.last().map(|x| x.t), Some(T::Semi | T::Comment))
-        && matches!(kw(ts, 0), Some(Kw::Create | Kw::Drop | Kw::Insert | Kw::Delete | Kw::Update))
+        && matches!(
+            kw(ts, 0),
+            Some(Kw::Create | Kw::Drop | Kw::Insert | Kw::Delete | Kw::Update)
+        )
         && stmt_start(ts, 0)
     {
         add(out, &rules::SQLI_STACKED);

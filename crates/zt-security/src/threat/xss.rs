@@ -154,6 +154,15 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
                 }
             }
             b'\'' | b'"' | b'`' if first_break.is_none() => {
+                // A backtick may also invoke a sink as a tagged template.
+                // (`` `window.alert` `` in Markdown closes inline code instead.)
+                if s[i] == b'`'
+                    && i > 0
+                    && s.get(i + 1).is_some_and(|&c| c > b' ')
+                    && sink_before(s, i).is_some()
+                {
+                    add(out, &rules::XSS_JS_CALL);
+                }
                 let mut k = i + 1;
                 while k < n && s[k] <= b' ' {
                     k += 1;
@@ -201,7 +210,10 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
         add(out, &rules::XSS_EVENT);
     }
     let bracket = s.contains(&b'[');
-    if bracket && jsfuck(s) {
+    if bracket && (jsfuck(s) || computed_global_call(s)) {
+        add(out, &rules::XSS_JS_OBFUSCATED);
+    }
+    if s.contains(&b'\\') && js_escaped_sink(s) {
         add(out, &rules::XSS_JS_OBFUSCATED);
     }
     // Only `${`, `/*` or a quoted bracket access can hide a sink.
@@ -214,6 +226,73 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     if hiding {
         js_obfuscated(s, out);
     }
+}
+
+/// `top[…](1)`, `self[/al/.source+/ert/.source](1)`: a computed property of
+/// a window object called directly.
+fn computed_global_call(s: &[u8]) -> bool {
+    const WINDOWS: &[&[u8]] = &[
+        b"window",
+        b"self",
+        b"top",
+        b"parent",
+        b"globalthis",
+        b"frames",
+        b"opener",
+    ];
+    s.iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'[')
+        .any(|(i, _)| {
+            let head = s[..i].trim_ascii_end();
+            let st = head.iter().rposition(|&b| !alpha(b)).map_or(0, |p| p + 1);
+            WINDOWS.contains(&&head[st..])
+                && s[i..]
+                    .iter()
+                    .take(96)
+                    .position(|&b| b == b']')
+                    .is_some_and(|p| s[i + p + 1..].trim_ascii_start().first() == Some(&b'('))
+        })
+}
+
+/// `al\u0065rt(1)`, `\x61lert(1)`: a sink call spelled with JS escapes.
+fn js_escaped_sink(s: &[u8]) -> bool {
+    let mut d = Vec::with_capacity(s.len().min(4096));
+    let mut i = 0;
+    let mut changed = false;
+    while i < s.len() && d.len() < 4096 {
+        if s[i] == b'\\' {
+            let hex = |from: usize, n: usize| {
+                let h = s.get(from..from + n)?;
+                h.iter()
+                    .all(u8::is_ascii_hexdigit)
+                    .then(|| h.iter().fold(0u32, |a, &c| a << 4 | u32::from(hex_val(c))))
+            };
+            let (cp, len) = match s.get(i + 1) {
+                Some(b'u') if s.get(i + 2) == Some(&b'{') => {
+                    let close = s[i + 3..].iter().take(8).position(|&c| c == b'}');
+                    close
+                        .and_then(|p| hex(i + 3, p).map(|v| (v, p + 4)))
+                        .unwrap_or((u32::MAX, 0))
+                }
+                Some(b'u') => hex(i + 2, 4).map_or((u32::MAX, 0), |v| (v, 6)),
+                Some(b'x') => hex(i + 2, 2).map_or((u32::MAX, 0), |v| (v, 4)),
+                _ => (u32::MAX, 0),
+            };
+            if let Some(c) = u8::try_from(cp).ok().filter(u8::is_ascii_alphabetic) {
+                d.push(c.to_ascii_lowercase());
+                i += len;
+                changed = true;
+                continue;
+            }
+        }
+        d.push(s[i]);
+        i += 1;
+    }
+    changed
+        && d.iter()
+            .enumerate()
+            .any(|(i, &b)| matches!(b, b'(' | b'`') && i > 0 && sink_before(&d, i).is_some())
 }
 
 /// JSFuck: code spelled only with `[]()!+` (`+` may arrive as a space).
@@ -240,6 +319,10 @@ const JS_GLOBALS: &[&[u8]] = &[
     b"this",
     b"frames",
     b"document",
+    b"opener",
+    b"parentwindow",
+    b"contentwindow",
+    b"defaultview",
 ];
 
 /// `document/**/.cookie`, `window["alert"](…)`, `self[/*x*/"alert"]`,
@@ -349,7 +432,7 @@ fn sink_before(s: &[u8], i: usize) -> Option<usize> {
         st -= 1;
     }
     let word = &s[st..e];
-    if word == b"function" {
+    if word == b"function" || word == b"activexobject" {
         // `new Function(…)` compiles a string.
         let head = s[..st].trim_ascii_end();
         return (head.ends_with(b"new") && st > head.len()).then_some(st);
