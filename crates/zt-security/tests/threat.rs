@@ -74,10 +74,11 @@ fn corpora_detection_and_false_positive_rates() {
             println!("FP {l}  {ids:?}");
         }
     }
-    // Floors just under the measured rates (88.54% / 92.29% / 0.39%); the
+    // Floors just under the measured rates (96.77% / 97.27% / 0.39%);
+    // libinjection scores 94.92% / 92.95% / 3.59% on the same files. The
     // detection target (99% on held-out data) is not reached yet.
-    assert!(sr >= 88.3, "sqli detection {sr}");
-    assert!(xr >= 92.0, "xss detection {xr}");
+    assert!(sr >= 96.5, "sqli detection {sr}");
+    assert!(xr >= 97.0, "xss detection {xr}");
     assert!(br <= 0.5, "false positives {br}");
 }
 
@@ -90,9 +91,9 @@ fn tuning_and_holdout_halves() {
         let (_, xr) = rate(&half("xss.txt", even));
         let (_, br) = rate(&half("benign.txt", even));
         println!("{label}: sqli {sr:.2}%  xss {xr:.2}%  false positives {br:.2}%");
-        // Measured: even 89.76/92.86/0.26, odd 87.32/91.73/0.51.
-        assert!(sr >= 87.0, "{label} sqli detection {sr}");
-        assert!(xr >= 91.5, "{label} xss detection {xr}");
+        // Measured: even 97.54/97.37/0.26, odd 95.99/97.18/0.51.
+        assert!(sr >= 95.7, "{label} sqli detection {sr}");
+        assert!(xr >= 97.0, "{label} xss detection {xr}");
         assert!(br <= 0.6, "{label} false positives {br}");
     }
 }
@@ -143,6 +144,25 @@ fn benign_traps_pass() {
         "background: url(/img/bg.png)",
         "select (one, two from the list",
         "in case when you are late then call me at the end",
+        // Prose and config that earlier rule versions flagged.
+        "Dungeons and Dragons is just a lot of Saxon Violence.",
+        "Armenians and Azerbaijanis in Stepanakert rioted",
+        "Never face facts; if you do you'll never get up in the morning.",
+        "After a time, you may find that \"having\" is not so pleasing a thing",
+        "necklace length 16\" or 18\"",
+        "\"DROP TABLE\" is dangerous in production, be careful",
+        "clap = \"~2.34\"",
+        "\"name\": \"demo\", \"version\": \"1.0\"",
+        "Import the `window.alert` function from the Web",
+        "The [`eval` module",
+        "CHRISTMAS STOCKING \"NOT\" STUFFER",
+        "\"LIKE\" STAMP",
+        "press '+' to zoom in and '-' to zoom out, please",
+        "1alert(1)",
+        "1,1--",
+        "1611-IioXXIG1ti8rspL2vbXFy--",
+        "and feedback is a must",
+        "Family and friends having meal outdoors",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -194,6 +214,45 @@ fn known_evasions_are_detected() {
         "%2BADw-script%2BAD4-alert(1)%2BADw-/script%2BAD4-",
         "select -1,sin(((1)),2 from bar where",
         "case when 1=1 then 3 end",
+        // Comments that end at a newline are whitespace to MySQL.
+        "-1%23union%20%23%23%0D%0A--%0D%0Aunion",
+        "1%23%0AAND%23%0A9227=9227",
+        "1--PTTmJopxdWJ%0AAND--cWfcVRPV%0A9227=9227",
+        "1%00UNION%00SELECT%002--",
+        "1%A0UNION%A0SELECT%A02--",
+        // Appended fragments and probes.
+        " OR x=x--",
+        " ORDER BY 3",
+        "0 or 1 group by concat(version(),floor(rand(0)*2))having min(0) --",
+        "2511 and (version() like 0x3325)",
+        "4 and 31337-31337=0",
+        "1 AND 1 NOT LIKE 0",
+        "21 update Content set Title=cast(Title as varchar(8000))",
+        "username'declare @s varchar (8000); ...",
+        "' is 99999 = '",
+        "A '&&' B",
+        "' OR '",
+        "CHARSET(CURRENT_USER())",
+        "FOO,IIF(2510=9436,FOO,1/0)",
+        "(select top 1 password from users)",
+        "md5(",
+        "IF(7423=7423) SELECT 7423 ELSE DROP FUNCTION xcjl--",
+        "OR '{\"b\":2}'::jsonb <@ '{\"a\":1, \"b\":2}'",
+        "' exec sp_addsrvrolemember 'name' , 'sysadmin' --",
+        // XSS beyond the obvious.
+        "<div style=\"font-family:foo}color=red;\">XXX</div>",
+        "<!DOCTYPE x [ <!ENTITY x SYSTEM \"http://evil.example/x\"> ]>",
+        "<svg:mast id=\"foo\">",
+        "\" type=image src=null onerror=KCF \"",
+        "document/*foo*/./*bar*/cookie",
+        "window[\"alert\"](window[\"document\"][\"cookie\"])",
+        "[].sort.call`${alert}1337`",
+        "(![] [])[ ! []]",
+        "top['al\\x65rt'](1)",
+        "al\\u0065rt(1)",
+        "alert`1`",
+        "new Function()",
+        "'formaction=",
     ];
     for e in evasions {
         assert!(

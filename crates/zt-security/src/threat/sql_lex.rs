@@ -60,8 +60,16 @@ pub(crate) struct Tok {
     pub spaced: bool,
 }
 
+/// Word bytes: ASCII letters, digits, `_`, `$` and non-ASCII (UTF-8) bytes,
+/// except a Latin-1 no-break space (0xa0), which separates.
 fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || (b >= 0x80 && b != 0xa0)
+}
+
+/// `s[i]` continues the word before it: a word byte, or 0xa0 as the second
+/// byte of a UTF-8 character (`à` is `c3 a0`).
+fn word_at(s: &[u8], i: usize) -> bool {
+    is_word(s[i]) || (s[i] == 0xa0 && i > 0 && s[i - 1] >= 0xc0)
 }
 
 /// Tokenises `s`. With `ctx = Some(q)` the input starts inside a string
@@ -335,7 +343,7 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                 T::Dot
             }
             _ if is_word(b) => {
-                while i < n && is_word(s[i]) {
+                while i < n && word_at(s, i) {
                     i += 1;
                 }
                 T::Word(classify(&s[start..i]))

@@ -142,7 +142,7 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
                     // After a quote break any value is a handler: `" onerror=x`.
                     let value = s[e + 1..].iter().find(|&&c| c > b' ');
                     // `"onzoom=` at the end is the same injection, value pending.
-                    let broke = preceded_by_break(s, i)
+                    let broke = (preceded_by_break(s, i) || after_attribute_run(s, i))
                         && (value.is_some() || preceded_by_quote(s, i))
                         && value
                             .is_none_or(|&c| c.is_ascii_alphanumeric() || c == b'\'' || c == b'"');
@@ -469,6 +469,24 @@ fn event_attr(s: &[u8], i: usize) -> Option<usize> {
         k += 1;
     }
     (s.get(k) == Some(&b'=') && s.get(k + 1) != Some(&b'=')).then_some(k)
+}
+
+/// `" type=image src=null onerror=x`: after a quote break, other attributes
+/// and then this one.
+fn after_attribute_run(s: &[u8], i: usize) -> bool {
+    let mut k = i;
+    let mut eqs = 0;
+    while k > 0 && i - k < 96 {
+        let b = s[k - 1];
+        match b {
+            b'"' | b'\'' | b'`' => return eqs > 0,
+            b'=' => eqs += 1,
+            b'a'..=b'z' | b'0'..=b'9' | b' ' | b'\t' | b'_' | b'-' | b'/' | b':' | b'.' => {}
+            _ => return false,
+        }
+        k -= 1;
+    }
+    false
 }
 
 /// An attribute right after a quote (`"onzoom=`).
