@@ -296,6 +296,7 @@ const STATEMENT_SHAPED: &[&str] = &[
     rules::SQLI_STACKED.id,
     rules::SQLI_FUNC.id,
     rules::SQLI_FUNC_NESTED.id,
+    rules::SQLI_PG_CAST.id,
     rules::SQLI_EXPR.id,
     rules::SQLI_HEX.id,
     // Prompts quote code: `what does eval() do?`, `why is document.cookie empty?`.

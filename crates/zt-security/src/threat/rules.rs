@@ -153,6 +153,13 @@ rule!(
 );
 rule!(SQLI_FUNC, "sqli-func", Warning, 1, "SQL function call");
 rule!(
+    SQLI_PG_CAST,
+    "sqli-pg-cast",
+    Critical,
+    1,
+    "PostgreSQL cast of a column or call (password::int, f(x)::text)"
+);
+rule!(
     SQLI_FUNC_NESTED,
     "sqli-func-nested",
     Critical,

@@ -40,6 +40,77 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     if super::normalize::find(s, b"/*!").is_some() {
         add(out, &rules::SQLI_MYSQL_EXEC_COMMENT);
     }
+    if pg_cast(s) {
+        add(out, &rules::SQLI_PG_CAST);
+    }
+}
+
+/// PostgreSQL type names that casts in error-based payloads use.
+const PG_TYPES: &[&[u8]] = &[
+    b"int",
+    b"int4",
+    b"int8",
+    b"integer",
+    b"bigint",
+    b"smallint",
+    b"text",
+    b"varchar",
+    b"numeric",
+    b"json",
+    b"jsonb",
+    b"bool",
+    b"boolean",
+    b"bytea",
+    b"regclass",
+    b"oid",
+    b"float",
+    b"real",
+    b"double",
+];
+
+/// `password::int`, `f(x)::text`, `'1'::jsonb`: a value cast with `::` to a
+/// SQL type (`std::string` and `serde_json::json!` are paths, not casts).
+fn pg_cast(s: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(p) = super::normalize::find(&s[from..], b"::") {
+        let at = from + p;
+        from = at + 2;
+        let Some(&prev) = at.checked_sub(1).and_then(|i| s.get(i)) else {
+            continue;
+        };
+        if !(prev == b')' || prev == b'\'' || is_word_byte(prev)) {
+            continue;
+        }
+        let w = s[at + 2..].iter().take_while(|&&b| is_word_byte(b)).count();
+        let word = &s[at + 2..at + 2 + w];
+        let after = s.get(at + 2 + w).copied();
+        // After a word (`mime::TEXT,`, `serde_json::json;` are Rust paths)
+        // only the end of the value or an operator may follow.
+        let ends = if prev == b')' || prev == b'\'' {
+            matches!(
+                after,
+                None | Some(
+                    b' ' | b'\t'
+                        | b'\n'
+                        | b')'
+                        | b'='
+                        | b'<'
+                        | b'>'
+                        | b'-'
+                        | b'+'
+                        | b'|'
+                        | b','
+                        | b';'
+                )
+            )
+        } else {
+            matches!(after, None | Some(b'=' | b'<' | b'>' | b'-' | b'+' | b'|'))
+        };
+        if PG_TYPES.contains(&word) && ends {
+            return true;
+        }
+    }
+    false
 }
 
 fn is_word_byte(b: u8) -> bool {
@@ -607,6 +678,30 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
             add(out, &rules::SQLI_CLAUSE);
         }
         Some(T::Word(Kw::Having)) if logic_operand_cmp(ts, 1) => add(out, &rules::SQLI_CLAUSE),
+        // `declare @b`
+        Some(T::Word(Kw::Declare)) if matches!(t(ts, 1), Some(T::Var { .. })) => {
+            add(out, &rules::SQLI_STACKED);
+        }
+        // `'x'!='y`: a comparison of quoted literals that the
+        // application's closing quote completes.
+        Some(T::Str {
+            closed: true,
+            ws: false,
+            quote: b'\'',
+            ..
+        }) if t(ts, 1) == Some(T::Cmp)
+            && matches!(
+                t(ts, 2),
+                Some(T::Str {
+                    closed: false,
+                    ws: false,
+                    quote: b'\'',
+                    ..
+                })
+            ) =>
+        {
+            add(out, &rules::SQLI_TAUTOLOGY);
+        }
         // `exec(@sql)`, `exec xp_cmdshell`, `exec @p`.
         Some(T::Word(Kw::Exec))
             if matches!(
@@ -648,13 +743,18 @@ fn json_operator_expr(ts: &[Tok], i: usize) -> bool {
     }
     let op_start = k;
     let mut json_op = false;
-    while matches!(t(ts, k), Some(T::Arith | T::Cmp | T::JsonOp | T::Comment)) && k - op_start < 3 {
+    while (matches!(t(ts, k), Some(T::Arith | T::Cmp | T::JsonOp | T::Comment))
+        || (cast && t(ts, k) == Some(T::Other)))
+        && k - op_start < 3
+    {
         json_op |= t(ts, k) == Some(T::JsonOp);
         k += 1;
     }
     let ops = k - op_start;
     // `?| array['a','name']`
-    let next_str = pg_str(k) || (kw(ts, k) == Some(Kw::Ident) && t(ts, k + 1) == Some(T::Other));
+    let next_str = pg_str(k)
+        || (kw(ts, k) == Some(Kw::Ident) && t(ts, k + 1) == Some(T::Other))
+        || (cast && t(ts, k) == Some(T::Num));
     ops >= 1 && next_str && (cast || json_op || (i > 0 && ops >= 2))
 }
 
