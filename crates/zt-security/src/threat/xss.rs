@@ -509,6 +509,10 @@ fn preceded_by_break(s: &[u8], i: usize) -> bool {
 
 fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
     let n = s.len();
+    // `</b style=…>`: browsers drop a closing tag's attributes, old IE ran
+    // their CSS; read them, but the name is no new element.
+    let closing = s.get(start) == Some(&b'/') && s.get(start + 1).is_some_and(|&b| alpha(b));
+    let start = start + usize::from(closing);
     let mut k = start;
     while k < n && (s[k].is_ascii_alphanumeric() || matches!(s[k], b':' | b'-' | b'_')) {
         k += 1;
@@ -534,7 +538,9 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
                 .take(128)
                 .take_while(|&&c| c != b'>')
                 .any(|&c| c == b'[');
-        if decl.starts_with(b"entity") || decl.starts_with(b"attlist") || internal_subset {
+        // `<!--#exec cmd=…-->`: server-side include injection.
+        let ssi = decl.starts_with(b"--#exec") || decl.starts_with(b"--#include");
+        if decl.starts_with(b"entity") || decl.starts_with(b"attlist") || internal_subset || ssi {
             add(out, &rules::XSS_TAG);
         }
         return;
@@ -550,7 +556,9 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
             add(out, &rules::XSS_TAG);
         }
     }
-    if name == b"script" {
+    if closing {
+        // Attributes only.
+    } else if name == b"script" {
         add(out, &rules::XSS_SCRIPT);
     } else if DANGEROUS_TAGS.contains(&name) {
         add(out, &rules::XSS_TAG);
@@ -571,7 +579,8 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
         let attr = &s[a..k];
         if attr.len() > 2 && attr.starts_with(b"on") && attr[2..].iter().all(|&c| alpha(c)) {
             let mut e = k;
-            while e < n && s[e] <= b' ' {
+            // `onerror/=alert(0)`
+            while e < n && (s[e] <= b' ' || s[e] == b'/') {
                 e += 1;
             }
             if s.get(e) == Some(&b'=') {
@@ -668,7 +677,8 @@ fn scan_colon(s: &[u8], i: usize, out: &mut Vec<&'static Rule>) {
     if i >= 6
         && (ends_with_compact(s, i, b"javascript")
             || ends_with_compact(s, i, b"vbscript")
-            || ends_with_compact(s, i, b"livescript"))
+            || ends_with_compact(s, i, b"livescript")
+            || ends_with_compact(s, i, b"mocha"))
     {
         if next_solid {
             add(out, &rules::XSS_JS_URI);
