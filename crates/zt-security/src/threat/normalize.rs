@@ -155,18 +155,10 @@ fn push_space(out: &mut Vec<u8>) {
 }
 
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
-    let last_start = hay.len().checked_sub(needle.len())?;
-    let mut i = 0;
-    while i <= last_start {
-        let p = hay[i..=last_start].iter().position(|&b| b == first)?;
-        let at = i + p;
-        if hay[at + 1..].starts_with(rest) {
-            return Some(at);
-        }
-        i = at + 1;
+    if needle.is_empty() {
+        return None;
     }
-    None
+    memchr::memmem::find(hay, needle)
 }
 
 fn hex(b: u8) -> Option<u8> {

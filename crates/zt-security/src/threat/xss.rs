@@ -96,18 +96,6 @@ const SINK_PROPS: &[&[u8]] = &[
     b"document.queryselector",
 ];
 
-/// Bytes the scanner loop of [`detect`] stops at.
-static INTEREST: [bool; 256] = {
-    let mut t = [false; 256];
-    let bytes = b"<:o'\"`$(";
-    let mut i = 0;
-    while i < bytes.len() {
-        t[bytes[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
-
 fn add(out: &mut Vec<&'static Rule>, r: &'static Rule) {
     if !out.iter().any(|x| x.id == r.id) {
         out.push(r);
@@ -120,84 +108,43 @@ fn alpha(b: u8) -> bool {
 
 /// Appends the XSS rules matched by normalised `s` to `out`.
 pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
-    let n = s.len();
-    let mut first_break: Option<usize> = None;
-    let mut i = 0;
-    loop {
-        // Skip the bytes no branch below looks at.
-        while i < n && !INTEREST[usize::from(s[i])] {
-            i += 1;
+    // Each byte class in its own SIMD pass (memchr), so prose costs little.
+    for i in memchr::memchr_iter(b'<', s) {
+        scan_tag(s, i + 1, out);
+    }
+    for i in memchr::memchr_iter(b':', s) {
+        scan_colon(s, i, out);
+    }
+    // The first string break: a quote followed by JS punctuation, or `${`.
+    let quote_break = memchr::memchr3_iter(b'\'', b'"', b'`', s).find(|&i| {
+        let k = i + 1 + s[i + 1..].iter().take_while(|&&b| b <= b' ').count();
+        s.get(k).is_some_and(|&b| {
+            matches!(
+                b,
+                b';' | b'+' | b'-' | b'*' | b'|' | b'&' | b')' | b'}' | b']' | b',' | b'/' | b'>'
+            )
+        })
+    });
+    let template = super::normalize::find(s, b"${");
+    let first_break = match (quote_break, template) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    for i in memchr::memchr2_iter(b'(', b'`', s) {
+        if i == 0 {
+            continue;
         }
-        if i >= n {
-            break;
+        // A backtick invokes a sink as a tagged template (`` alert`1` ``),
+        // unless it closes Markdown inline code (`` `window.alert` ``).
+        if s[i] == b'`' && !s.get(i + 1).is_some_and(|&c| c > b' ') {
+            continue;
         }
-        match s[i] {
-            b'<' => scan_tag(s, i + 1, out),
-            b':' => scan_colon(s, i, out),
-            b'o' if s.get(i + 1) == Some(&b'n')
-                && (i == 0 || !s[i - 1].is_ascii_alphanumeric()) =>
-            {
-                if let Some(e) = event_attr(s, i) {
-                    let js_value = s[e..].iter().take(48).any(|&c| matches!(c, b'(' | b'`'));
-                    // After a quote break any value is a handler: `" onerror=x`.
-                    let value = s[e + 1..].iter().find(|&&c| c > b' ');
-                    // `"onzoom=` at the end is the same injection, value pending.
-                    let broke = (preceded_by_break(s, i) || after_attribute_run(s, i))
-                        && (value.is_some() || preceded_by_quote(s, i))
-                        && value
-                            .is_none_or(|&c| c.is_ascii_alphanumeric() || c == b'\'' || c == b'"');
-                    if (js_value && (i == 0 || s[i - 1] <= b' ' || preceded_by_break(s, i)))
-                        || broke
-                    {
-                        add(out, &rules::XSS_EVENT);
-                    }
-                }
+        if let Some(sink_start) = sink_before(s, i) {
+            add(out, &rules::XSS_JS_CALL);
+            if first_break.is_some_and(|b| b < sink_start) {
+                add(out, &rules::XSS_JS_BREAK);
             }
-            b'\'' | b'"' | b'`' if first_break.is_none() => {
-                // A backtick may also invoke a sink as a tagged template.
-                // (`` `window.alert` `` in Markdown closes inline code instead.)
-                if s[i] == b'`'
-                    && i > 0
-                    && s.get(i + 1).is_some_and(|&c| c > b' ')
-                    && sink_before(s, i).is_some()
-                {
-                    add(out, &rules::XSS_JS_CALL);
-                }
-                let mut k = i + 1;
-                while k < n && s[k] <= b' ' {
-                    k += 1;
-                }
-                if k < n
-                    && matches!(
-                        s[k],
-                        b';' | b'+'
-                            | b'-'
-                            | b'*'
-                            | b'|'
-                            | b'&'
-                            | b')'
-                            | b'}'
-                            | b']'
-                            | b','
-                            | b'/'
-                            | b'>'
-                    )
-                {
-                    first_break = Some(i);
-                }
-            }
-            b'$' if s.get(i + 1) == Some(&b'{') && first_break.is_none() => first_break = Some(i),
-            b'(' | b'`' if i > 0 => {
-                if let Some(sink_start) = sink_before(s, i) {
-                    add(out, &rules::XSS_JS_CALL);
-                    if first_break.is_some_and(|b| b < sink_start) {
-                        add(out, &rules::XSS_JS_BREAK);
-                    }
-                }
-            }
-            _ => {}
         }
-        i += 1;
     }
     if sink_prop(s) {
         add(out, &rules::XSS_JS_CALL);
@@ -209,6 +156,14 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     {
         add(out, &rules::XSS_EVENT);
     }
+    // Event handlers outside a tag: `" onmouseover=alert(1)`. A separate
+    // SIMD search, so the main loop does not stop at every `o` of prose.
+    for i in memchr::memmem::find_iter(s, b"on") {
+        if (i == 0 || !s[i - 1].is_ascii_alphanumeric()) && loose_handler(s, i) {
+            add(out, &rules::XSS_EVENT);
+            break;
+        }
+    }
     let bracket = s.contains(&b'[');
     if bracket && (jsfuck(s) || computed_global_call(s)) {
         add(out, &rules::XSS_JS_OBFUSCATED);
@@ -217,12 +172,12 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
         add(out, &rules::XSS_JS_OBFUSCATED);
     }
     // Only `${`, `/*` or a quoted bracket access can hide a sink.
-    let hiding = s.windows(2).any(|w| {
-        matches!(
-            (w[0], w[1]),
-            (b'$', b'{') | (b'/', b'*') | (b'[', b'"' | b'\'' | b' ' | b'/')
-        )
-    });
+    let followed = |c: u8, next: &dyn Fn(u8) -> bool| {
+        memchr::memchr_iter(c, s).any(|i| s.get(i + 1).is_some_and(|&n| next(n)))
+    };
+    let hiding = followed(b'$', &|n| n == b'{')
+        || followed(b'/', &|n| n == b'*')
+        || (bracket && followed(b'[', &|n| matches!(n, b'"' | b'\'' | b' ' | b'/')));
     if hiding {
         js_obfuscated(s, out);
     }
@@ -297,6 +252,9 @@ fn js_escaped_sink(s: &[u8]) -> bool {
 
 /// JSFuck: code spelled only with `[]()!+` (`+` may arrive as a space).
 fn jsfuck(s: &[u8]) -> bool {
+    if super::normalize::find(s, b"![]").is_none() {
+        return false;
+    }
     let mut sym = 0usize;
     let mut other = 0usize;
     for &b in s {
@@ -306,7 +264,7 @@ fn jsfuck(s: &[u8]) -> bool {
             _ => other += 1,
         }
     }
-    sym >= 4 && other * 10 <= sym && super::normalize::find(s, b"![]").is_some()
+    sym >= 4 && other * 10 <= sym
 }
 
 /// Globals through which a sink is reached by bracket access.
@@ -469,6 +427,22 @@ fn event_attr(s: &[u8], i: usize) -> Option<usize> {
         k += 1;
     }
     (s.get(k) == Some(&b'=') && s.get(k + 1) != Some(&b'=')).then_some(k)
+}
+
+/// An `on…=` handler at `i` outside any tag: with a JS-looking value, or
+/// after a quote break with any value.
+fn loose_handler(s: &[u8], i: usize) -> bool {
+    let Some(e) = event_attr(s, i) else {
+        return false;
+    };
+    let js_value = s[e..].iter().take(48).any(|&c| matches!(c, b'(' | b'`'));
+    // After a quote break any value is a handler: `" onerror=x`.
+    let value = s[e + 1..].iter().find(|&&c| c > b' ');
+    // `"onzoom=` at the end is the same injection, value pending.
+    let broke = (preceded_by_break(s, i) || after_attribute_run(s, i))
+        && (value.is_some() || preceded_by_quote(s, i))
+        && value.is_none_or(|&c| c.is_ascii_alphanumeric() || c == b'\'' || c == b'"');
+    (js_value && (i == 0 || s[i - 1] <= b' ' || preceded_by_break(s, i))) || broke
 }
 
 /// `" type=image src=null onerror=x`: after a quote break, other attributes
