@@ -136,7 +136,7 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
         }
         // A backtick invokes a sink as a tagged template (`` alert`1` ``),
         // unless it closes Markdown inline code (`` `window.alert` ``).
-        if s[i] == b'`' && !s.get(i + 1).is_some_and(|&c| c > b' ') {
+        if s[i] == b'`' && s.get(i + 1).is_none_or(|&c| c <= b' ') {
             continue;
         }
         if let Some(sink_start) = sink_before(s, i) {
