@@ -5,10 +5,20 @@
 //! queries, HTML entities, null bytes, case), then tokenised: a small SQL
 //! tokenizer looks for injection *structure* (a quote break followed by a
 //! boolean, comment, `union select` or stacked statement; `1 or true`;
-//! `1*1--`; time-delay calls), and an HTML/JS scanner looks for script tags,
-//! event handlers and script URIs. Rule severities add up to an anomaly
-//! score (critical 5, error 4, warning 3, notice 2); the request is blocked
-//! at the threshold (5 by default).
+//! `1*1--`; time-delay calls; a value that starts where a query continues,
+//! such as ` order by 3` or `or x=x--`; nested SQL functions; PostgreSQL
+//! casts and JSON operators), reading line comments that end before more
+//! SQL as whitespace (`1#⏎union⏎select`), and an HTML/JS scanner looks for
+//! script tags, event handlers, script URIs, CSS that escapes its
+//! declaration, DTD/XXE declarations, sink calls and sinks hidden behind
+//! brackets, comments, escapes or template substitutions. Rule severities
+//! add up to an anomaly score (critical 5, error 4, warning 3, notice 2);
+//! the request is blocked at the threshold (5 by default).
+//!
+//! Rates on the committed corpora (`tests/corpus`, from libinjection and the
+//! OWASP CRS regression tests): 97.5% of SQLi and 97.3% of XSS payloads, 0.39%
+//! of benign values flagged; libinjection scores 94.9% / 93.0% / 3.6% on the
+//! same files (`scripts/threat-compare.sh`).
 //!
 //! Input kinds differ in one way: a JSON string (typically LLM prompt text)
 //! is treated as prose, so statement-shaped findings alone (`select … from`,
