@@ -165,7 +165,15 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                         while e < n && is_word(s[e]) {
                             e += 1;
                         }
+                        let suffixed = e - w > 4
+                            && matches!(s[w], b'd' | b'f' | b'x')
+                            && matches!(classify(&s[w + 1..e]), Kw::Union | Kw::Select | Kw::From);
                         if classify(&s[w..e]) != Kw::Ident {
+                            T::Num
+                        } else if suffixed {
+                            // `1dunion`, `1funion`, `0xunion`: a float/double
+                            // suffix (or a bare `0x`) glued to a keyword.
+                            i = w + 1;
                             T::Num
                         } else {
                             i = e;
