@@ -628,6 +628,22 @@ fn css_breaks_out(value: &[u8]) -> bool {
         || find(b"binding")
         || find(b"/*")
         || find(b"@import")
+        || newline_in_css_string(value)
+}
+
+/// `font-family:'foo⏎;color:red'`: a newline ends a CSS string early, so
+/// what follows becomes declarations.
+fn newline_in_css_string(value: &[u8]) -> bool {
+    let mut open: Option<u8> = None;
+    for &b in value.iter().skip(1) {
+        match (open, b) {
+            (None, b'\'' | b'"') => open = Some(b),
+            (Some(q), _) if b == q => open = None,
+            (Some(_), b'\n' | b'\r' | 0x0c) => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Matches `word` ending right before `end`, skipping control/space bytes.
