@@ -119,8 +119,10 @@ pub(crate) fn classify(w: &[u8]) -> Kw {
         b"top" => Kw::Top,
         b"all" | b"any" | b"some" => Kw::All,
         b"distinct" | b"distinctrow" => Kw::Distinct,
-        b"if" | b"while" | b"use" | b"begin" | b"goto" | b"load" | b"grant" | b"revoke"
-        | b"rename" | b"handler" | b"print" | b"raiserror" | b"merge" | b"replace" => Kw::Stmt,
+        b"if" | b"while" | b"use" | b"call" | b"begin" | b"goto" | b"load" | b"grant"
+        | b"revoke" | b"rename" | b"handler" | b"print" | b"raiserror" | b"merge" | b"replace" => {
+            Kw::Stmt
+        }
         b"sleep" | b"benchmark" | b"pg_sleep" | b"randomblob" | b"receive_message"
         | b"sys_eval" | b"get_lock" | b"dbms_lock" => Kw::TimeFunc,
         b"information_schema"
@@ -235,6 +237,7 @@ fn is_func(w: &[u8]) -> bool {
             | b"uncompress"
             | b"connection_id"
             | b"coercibility"
+            | b"generate_series"
             | b"charset"
             | b"collation"
             | b"find_in_set"

@@ -193,7 +193,12 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                 while i < n && is_word(s[i]) {
                     i += 1;
                 }
-                if i == name_start {
+                if i == name_start && matches!(s.get(i), Some(b'"' | b'\'' | b'`')) {
+                    // `@"1"`: a MySQL user variable with a quoted name.
+                    let (end, _) = scan_string(s, i + 1, s[i]);
+                    i = end;
+                    T::Var { sys: ats == 2 }
+                } else if i == name_start {
                     T::JsonOp
                 } else {
                     T::Var { sys: ats == 2 }

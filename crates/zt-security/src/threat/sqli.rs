@@ -444,7 +444,9 @@ fn stmt_start(ts: &[Tok], i: usize) -> bool {
             Some(T::LParen | T::Num | T::Word(Kw::Not | Kw::Exists)) => true,
             // `;goto x --`, `;begin x;` (`; if you do` is prose).
             Some(T::Word(Kw::Ident)) => {
-                (matches!(t(ts, i + 2), None | Some(T::Semi | T::Comment)) && ts.len() - i <= 8)
+                // `;call p(@version, @a)`
+                (t(ts, i + 2) == Some(T::LParen) && matches!(t(ts, i + 3), Some(T::Var { .. })))
+                    || (matches!(t(ts, i + 2), None | Some(T::Semi | T::Comment)) && ts.len() - i <= 8)
                     // `;use master exec xp_…`
                     || matches!(kw(ts, i + 2), Some(Kw::Exec | Kw::Declare | Kw::Select))
             }
@@ -638,6 +640,12 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
     if fragment {
         add(out, &rules::SQLI_FUNC_NESTED);
     }
+    if kw(ts, 0) == Some(Kw::Select) && select_lead_from(ts) {
+        add(out, &rules::SQLI_SELECT);
+    }
+    if kw(ts, 0) == Some(Kw::Case) && case_expression(ts) {
+        add(out, &rules::SQLI_EXPR);
+    }
     match t(ts, 0) {
         // `union select`, `union all select`
         Some(T::Word(Kw::Union)) => {
@@ -713,6 +721,45 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
         }
         _ => {}
     }
+}
+
+/// A value opening with `select` whose column list holds a SQL function call
+/// or only literals in parentheses before `from`: `select -sin(((id)),2 from
+/// bar`, `select (((((1,2,3,4)))) from bar`.
+fn select_lead_from(ts: &[Tok]) -> bool {
+    let Some(from) = ts.iter().take(24).position(|x| x.t == T::Word(Kw::From)) else {
+        return false;
+    };
+    let cols = &ts[1..from];
+    let call =
+        (1..from).any(|k| matches!(kw(ts, k), Some(Kw::Func | Kw::TimeFunc)) && is_call(ts, k));
+    let literal_only = cols.iter().any(|x| x.t == T::Num)
+        && cols.iter().all(|x| {
+            matches!(
+                x.t,
+                T::LParen | T::RParen | T::Num | T::Comma | T::Arith | T::Str { ws: false, .. }
+            )
+        });
+    call || literal_only
+}
+
+/// `case when binary true then true end …`: a complete CASE expression with
+/// a literal branch (prose says `in case when … then …` without `end`).
+fn case_expression(ts: &[Tok]) -> bool {
+    if kw(ts, 1) != Some(Kw::When) {
+        return false;
+    }
+    let Some(end) = ts.iter().take(32).position(|x| x.t == T::Word(Kw::End)) else {
+        return false;
+    };
+    let then = ts[..end].iter().position(|x| x.t == T::Word(Kw::Ident));
+    let literal = ts[2..end].iter().any(|x| {
+        matches!(
+            x.t,
+            T::Num | T::Word(Kw::True | Kw::False | Kw::Null) | T::Str { ws: false, .. }
+        )
+    });
+    then.is_some() && literal
 }
 
 /// PostgreSQL JSON operators between string literals:
@@ -802,7 +849,14 @@ fn operator_between_quotes(ts: &[Tok], i: usize, after_digit: bool) -> bool {
         t(ts, i),
         Some(T::Num | T::Hex | T::LParen | T::RParen | T::Word(Kw::Null | Kw::True | Kw::False))
     );
-    ops >= 1 && first_is_op && !after_digit
+    // After a digit a `"` measures inches (`16" or 18"`); a `'` after a
+    // digit needs a longer chain (`5' - 6'` is a height range).
+    let digit_ok = !after_digit
+        || (ts
+            .first()
+            .is_some_and(|x| matches!(x.t, T::Str { quote: b'\'', .. }))
+            && ops >= 3);
+    ops >= 1 && first_is_op && digit_ok
 }
 
 /// `A '&&' B`, `'|'`, `' OR '`: one operator between single quotes, which
