@@ -444,8 +444,10 @@ fn stmt_start(ts: &[Tok], i: usize) -> bool {
             Some(T::LParen | T::Num | T::Word(Kw::Not | Kw::Exists)) => true,
             // `;goto x --`, `;begin x;` (`; if you do` is prose).
             Some(T::Word(Kw::Ident)) => {
-                // `;call p(@version, @a)`
+                // `;call p(@version, @a)`, `;replace t (id, name) values (…)`
                 (t(ts, i + 2) == Some(T::LParen) && matches!(t(ts, i + 3), Some(T::Var { .. })))
+                    || (t(ts, i + 2) == Some(T::LParen)
+                        && ts[i..].iter().take(16).any(|x| x.t == T::Word(Kw::Values)))
                     || (matches!(t(ts, i + 2), None | Some(T::Semi | T::Comment)) && ts.len() - i <= 8)
                     // `;use master exec xp_…`
                     || matches!(kw(ts, i + 2), Some(Kw::Exec | Kw::Declare | Kw::Select))
@@ -640,6 +642,13 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
     if fragment {
         add(out, &rules::SQLI_FUNC_NESTED);
     }
+    // `, find_in_set('22', category)`: an extra column for the query.
+    if t(ts, 0) == Some(T::Comma)
+        && matches!(kw(ts, 1), Some(Kw::Func | Kw::TimeFunc))
+        && is_call(ts, 1)
+    {
+        add(out, &rules::SQLI_FUNC_NESTED);
+    }
     if kw(ts, 0) == Some(Kw::Select) && select_lead_from(ts) {
         add(out, &rules::SQLI_SELECT);
     }
@@ -727,6 +736,13 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
 /// or only literals in parentheses before `from`: `select -sin(((id)),2 from
 /// bar`, `select (((((1,2,3,4)))) from bar`.
 fn select_lead_from(ts: &[Tok]) -> bool {
+    // `select x group by something having count(id) >= 9`
+    if (2..24.min(ts.len()))
+        .any(|k| matches!(kw(ts, k), Some(Kw::Group | Kw::Having)) && clause_at(ts, k))
+        && (1..24.min(ts.len())).any(|k| kw(ts, k) == Some(Kw::Func) && is_call(ts, k))
+    {
+        return true;
+    }
     let Some(from) = ts.iter().take(24).position(|x| x.t == T::Word(Kw::From)) else {
         return false;
     };
