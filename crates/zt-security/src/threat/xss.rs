@@ -149,6 +149,16 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     if sink_prop(s) {
         add(out, &rules::XSS_JS_CALL);
     }
+    // `¼script¾` (0xbc/0xbe): US-ASCII pages drop the high bit, so these
+    // are `<script>`; also written as `\xbc` escapes or UTF-8 `c2 bc`.
+    if (s.contains(&0xbc) || super::normalize::find(s, b"\\xbc").is_some())
+        && memchr::memmem::find_iter(s, b"script").any(|p| {
+            let head = &s[..p];
+            head.ends_with(&[0xbc]) || head.ends_with(b"\\xbc")
+        })
+    {
+        add(out, &rules::XSS_SCRIPT);
+    }
     // `'formaction=`: a form-submission URL injected after a quote break.
     if let Some(p) = super::normalize::find(s, b"formaction")
         && preceded_by_quote(s, p)
