@@ -18,6 +18,16 @@
 //! - [`events`]: the security event log (KV with 30-day TTL and
 //!   newest-first keys, analytics, alert hook), redacted before it leaves.
 //!
+//! ## Building for Workers (wasm32)
+//!
+//! The JWT and envelope crypto pull in `getrandom`, which on
+//! `wasm32-unknown-unknown` needs a backend chosen by the final binary, as
+//! getrandom recommends: the Worker crate adds
+//! `getrandom = { version = "0.4", features = ["wasm_js"] }` (and `0.3` with
+//! `--cfg getrandom_backend="wasm_js"` in `.cargo/config.toml` if an older
+//! copy is in the tree). This crate never picks one for you; see
+//! `workers/api/Cargo.toml`.
+//!
 //! ```
 //! use zt_security::classify::classify_json;
 //! let findings = classify_json(&serde_json::json!({"tokens_generated": 42, "email": "a@example.com"}));
