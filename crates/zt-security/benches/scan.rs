@@ -61,6 +61,27 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // Worst cases: 64 KB values built from the shapes that make a naive
+    // scanner quadratic (every `<` / `#` / `(` starting a scan to the end).
+    // Compare their MiB/s with `threat/scan_benign_text`: a collapse here is
+    // a complexity regression.
+    let hostile: Vec<(&str, String)> = vec![
+        ("hashes", "#".repeat(64 * 1024)),
+        ("num_hash_word", "1#a".repeat(21 * 1024)),
+        ("open_tags", "<a style=\"x".repeat(5 * 1024)),
+        ("select_parens", "select (".repeat(8 * 1024)),
+        ("quotes", "'".repeat(64 * 1024)),
+        ("or_chain", "1 or (".repeat(10 * 1024)),
+    ];
+    let mut g = c.benchmark_group("threat_hostile_64KB");
+    for (name, v) in &hostile {
+        g.throughput(Throughput::Bytes(v.len() as u64));
+        g.bench_function(*name, |b| {
+            b.iter(|| scanner.rules_for(InputKind::Query, black_box(v)))
+        });
+    }
+    g.finish();
+
     let doc: serde_json::Value = serde_json::json!({
         "user": {"name": "Ann Lee", "email": "ann@example.com", "phone": "+1 415 555 0100", "id": 1700000000},
         "messages": (0..12).map(|i| serde_json::json!({"role": "user", "content": format!("message {i}: {}", &text[..100]), "tokens_generated": i})).collect::<Vec<_>>(),

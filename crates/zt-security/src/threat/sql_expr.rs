@@ -48,10 +48,12 @@ pub(crate) fn is_call(ts: &[Tok], i: usize) -> bool {
     matches!(t(ts, i), Some(T::Word(_))) && t(ts, i + 1) == Some(T::LParen)
 }
 
-/// Index after the parenthesis group opened at `open` (end of input if unclosed).
+/// Index after the parenthesis group opened at `open` (end of input if it
+/// does not close within 256 tokens: callers ask at every `(`, so an
+/// unbounded search would make `select (select (…` quadratic).
 pub(crate) fn close_paren(ts: &[Tok], open: usize) -> usize {
     let mut depth = 0usize;
-    for (k, x) in ts.iter().enumerate().skip(open) {
+    for (k, x) in ts.iter().enumerate().skip(open).take(256) {
         match x.t {
             T::LParen => depth += 1,
             T::RParen => {

@@ -98,6 +98,9 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
         i = end;
     }
     let n = s.len();
+    // The next newline at or after some index and whether SQL text follows
+    // it, cached so a value full of `#` stays linear.
+    let mut next_line: Option<(usize, usize, bool)> = None;
     while i < n && toks.len() < max_tokens {
         let b = s[i];
         let next = s.get(i + 1).copied();
@@ -225,7 +228,15 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
             }
             b'#' => {
                 // `-1#union⏎…`: a `#` whose line ends before more SQL.
-                let multiline = more_after_newline(s, line_end(s, i));
+                let multiline = match next_line {
+                    Some((from, end, more)) if from <= i && i <= end => more,
+                    _ => {
+                        let end = line_end(s, i);
+                        let more = more_after_newline(s, end);
+                        next_line = Some((i, end, more));
+                        more
+                    }
+                };
                 let ctx_ok = toks.last().is_some_and(|p| match p.t {
                     T::Str { .. } | T::Num | T::RParen | T::Var { .. } | T::Cmp | T::Semi => true,
                     // `union#` ends a keyword; `or#` may end a word like `color#`.

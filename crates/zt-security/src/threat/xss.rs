@@ -549,7 +549,9 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
     } else if SUSPECT_TAGS.contains(&name) {
         add(out, &rules::XSS_SUSPECT_TAG);
     }
-    // Attributes until `>`.
+    // Attributes until `>`, `<` or 4 KiB: every `<` starts a scan, so an
+    // unbounded one would make `<a style="x<a style="x…` quadratic.
+    let n = n.min(start.saturating_add(4096));
     while k < n && s[k] != b'>' && s[k] != b'<' {
         let b = s[k];
         if b <= b' ' || b == b'/' || b == b'"' || b == b'\'' {
@@ -557,7 +559,7 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
             continue;
         }
         let a = k;
-        while k < n && !matches!(s[k], 0..=b' ' | b'/' | b'>' | b'=') {
+        while k < n && !matches!(s[k], 0..=b' ' | b'/' | b'>' | b'=' | b'<') {
             k += 1;
         }
         let attr = &s[a..k];
