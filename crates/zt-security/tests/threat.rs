@@ -74,10 +74,10 @@ fn corpora_detection_and_false_positive_rates() {
             println!("FP {l}  {ids:?}");
         }
     }
-    // Floors just under the measured rates (98.20% / 97.65% / 0.39%);
+    // Floors just under the measured rates (98.40% / 97.65% / 0.39%);
     // libinjection scores 94.92% / 92.95% / 3.59% on the same files. The
     // detection target (99% on held-out data) is not reached yet.
-    assert!(sr >= 98.0, "sqli detection {sr}");
+    assert!(sr >= 98.2, "sqli detection {sr}");
     assert!(xr >= 97.4, "xss detection {xr}");
     assert!(br <= 0.5, "false positives {br}");
 }
@@ -91,8 +91,8 @@ fn tuning_and_holdout_halves() {
         let (_, xr) = rate(&half("xss.txt", even));
         let (_, br) = rate(&half("benign.txt", even));
         println!("{label}: sqli {sr:.2}%  xss {xr:.2}%  false positives {br:.2}%");
-        // Measured: even 98.44/97.74/0.26, odd 97.95/97.56/0.51.
-        assert!(sr >= 97.7, "{label} sqli detection {sr}");
+        // Measured: even 98.77/97.74/0.26, odd 98.04/97.56/0.51.
+        assert!(sr >= 97.8, "{label} sqli detection {sr}");
         assert!(xr >= 97.3, "{label} xss detection {xr}");
         assert!(br <= 0.6, "{label} false positives {br}");
     }

@@ -620,8 +620,15 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
     // The whole value is a SQL function opening its arguments: `md5(`,
     // `group_concat(`, `if(1234=` (probing for a function filter).
     let fragment = match t(ts, 0) {
-        Some(T::Word(Kw::Func | Kw::TimeFunc | Kw::Danger)) => {
-            t(ts, 1) == Some(T::LParen) && ts.len() == 2
+        Some(T::Word(Kw::Func | Kw::TimeFunc | Kw::Danger | Kw::WordArith | Kw::Insert)) => {
+            t(ts, 1) == Some(T::LParen)
+                && (ts.len() == 2
+                    // `lo_get(16400)`, `div(23,-2)`: one call on literals.
+                    || (matches!(t(ts, 2), Some(T::Num | T::Hex | T::Arith))
+                        && ts[2..].iter().all(|x| {
+                            matches!(x.t, T::Num | T::Hex | T::Arith | T::Comma | T::RParen)
+                        })
+                        && ts.last().is_some_and(|x| x.t == T::RParen)))
         }
         // `if(7423=7423) select …`, `if(1234=`
         Some(T::Word(Kw::Stmt)) => {
