@@ -29,6 +29,17 @@ fn jwks_verifier(
     JwksVerifier::new(config(), cache, Arc::new(clock.clone())).unwrap()
 }
 
+/// A clock at `NOW` and an issuer whose first answer is a set holding `k1`
+/// (once its queue is empty it refuses connections).
+fn issuer_with_k1() -> (ManualClock, ScriptedHttpClient) {
+    let http = ScriptedHttpClient::new();
+    http.push(
+        HOST,
+        ScriptedResponse::json(200, &json!({ "keys": [rsa_jwk(RSA_PRIV, "k1")] })),
+    );
+    (ManualClock::new(NOW * 1000), http)
+}
+
 fn rs_kid(kid: &str, private: &[u8]) -> String {
     sign(
         Algorithm::RS256,
@@ -41,12 +52,7 @@ fn rs_kid(kid: &str, private: &[u8]) -> String {
 #[test]
 fn jwks_fetches_once_caches_and_shares_through_kv() {
     block_on(async {
-        let clock = ManualClock::new(NOW * 1000);
-        let http = ScriptedHttpClient::new();
-        http.push(
-            HOST,
-            ScriptedResponse::json(200, &json!({ "keys": [rsa_jwk(RSA_PRIV, "k1")] })),
-        );
+        let (clock, http) = issuer_with_k1();
         let kv = Arc::new(MemoryKv::new(clock.clone()));
         let v = jwks_verifier(&http, Some(kv.clone()), &clock);
         for _ in 0..5 {
@@ -111,12 +117,7 @@ fn kid_flood_within_cooldown_causes_at_most_one_fetch() {
 #[test]
 fn rotated_key_is_picked_up_after_the_cooldown() {
     block_on(async {
-        let clock = ManualClock::new(NOW * 1000);
-        let http = ScriptedHttpClient::new();
-        http.push(
-            HOST,
-            ScriptedResponse::json(200, &json!({ "keys": [rsa_jwk(RSA_PRIV, "k1")] })),
-        );
+        let (clock, http) = issuer_with_k1();
         let both = json!({ "keys": [rsa_jwk(RSA_PRIV, "k1"), rsa_jwk(RSA2_PRIV, "k2")] });
         http.push(HOST, ScriptedResponse::json(200, &both));
         let v = jwks_verifier(&http, None, &clock);
@@ -142,12 +143,7 @@ fn rotated_key_is_picked_up_after_the_cooldown() {
 #[test]
 fn stale_keys_are_dropped_after_the_bound_while_the_issuer_is_down() {
     block_on(async {
-        let clock = ManualClock::new(NOW * 1000);
-        let http = ScriptedHttpClient::new();
-        http.push(
-            HOST,
-            ScriptedResponse::json(200, &json!({ "keys": [rsa_jwk(RSA_PRIV, "k1")] })),
-        );
+        let (clock, http) = issuer_with_k1();
         // Once its queue is empty the scripted issuer refuses connections.
         let cfg = JwksConfig::new(format!("https://{HOST}/.well-known/jwks.json"));
         let cache = JwksCache::new(cfg, Arc::new(http.clone()), None, Arc::new(clock.clone()));
