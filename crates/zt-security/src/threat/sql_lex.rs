@@ -62,7 +62,7 @@ pub(crate) struct Tok {
 
 /// Word bytes: ASCII letters, digits, `_`, `$` and non-ASCII (UTF-8) bytes,
 /// except a Latin-1 no-break space (0xa0), which separates.
-fn is_word(b: u8) -> bool {
+pub(crate) fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || (b >= 0x80 && b != 0xa0)
 }
 

@@ -10,7 +10,7 @@
 
 use super::rules::{self, Rule};
 use super::sql_expr::{self, Expr, close_paren, ends_clean, is_call, kw, t};
-use super::sql_lex::{Kw, T, Tok, lex};
+use super::sql_lex::{Kw, T, Tok, is_word, lex};
 
 /// Injection structure follows the quote break closely; later tokens in a
 /// quoted reading add cost, not signal (the bare reading sees everything).
@@ -78,10 +78,10 @@ fn pg_cast(s: &[u8]) -> bool {
         let Some(&prev) = at.checked_sub(1).and_then(|i| s.get(i)) else {
             continue;
         };
-        if !(prev == b')' || prev == b'\'' || is_word_byte(prev)) {
+        if !(prev == b')' || prev == b'\'' || is_word(prev)) {
             continue;
         }
-        let w = s[at + 2..].iter().take_while(|&&b| is_word_byte(b)).count();
+        let w = s[at + 2..].iter().take_while(|&&b| is_word(b)).count();
         let word = &s[at + 2..at + 2 + w];
         let after = s.get(at + 2 + w).copied();
         // After a word (`mime::TEXT,`, `serde_json::json;` are Rust paths)
@@ -111,10 +111,6 @@ fn pg_cast(s: &[u8]) -> bool {
         }
     }
     false
-}
-
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
 fn add(out: &mut Vec<&'static Rule>, r: &'static Rule) {
@@ -943,10 +939,10 @@ fn scan_break(
         i += 1;
     }
     let Some(first) = t(ts, i) else { return };
-    let tail_digit = before.is_some_and(|b| b.is_ascii_digit() || !is_word_byte(b));
+    let tail_digit = before.is_some_and(|b| b.is_ascii_digit() || !is_word(b));
     // The quote ends a word the application held (`username'declare`),
     // not one that opens a string (`"DROP TABLE" is…`, `exec("DELETE…`).
-    let tail_word = before.is_some_and(is_word_byte) && !tail_spaced;
+    let tail_word = before.is_some_and(is_word) && !tail_spaced;
     if operator_between_quotes(ts, i, tail_digit)
         || (!tail_digit && lone_operator_quoted(ts, i, quote))
     {

@@ -182,12 +182,12 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
         add(out, &rules::XSS_JS_OBFUSCATED);
     }
     // Only `${`, `/*` or a quoted bracket access can hide a sink.
-    let followed = |c: u8, next: &dyn Fn(u8) -> bool| {
-        memchr::memchr_iter(c, s).any(|i| s.get(i + 1).is_some_and(|&n| next(n)))
-    };
-    let hiding = followed(b'$', &|n| n == b'{')
-        || followed(b'/', &|n| n == b'*')
-        || (bracket && followed(b'[', &|n| matches!(n, b'"' | b'\'' | b' ' | b'/')));
+    // (`template` above already located any `${`.)
+    let hiding = template.is_some()
+        || super::normalize::find(s, b"/*").is_some()
+        || (bracket
+            && memchr::memchr_iter(b'[', s)
+                .any(|i| matches!(s.get(i + 1), Some(b'"' | b'\'' | b' ' | b'/'))));
     if hiding {
         js_obfuscated(s, out);
     }
@@ -540,14 +540,15 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
             add(out, &rules::XSS_TAG);
         }
     }
-    if closing {
-        // Attributes only.
-    } else if name == b"script" {
-        add(out, &rules::XSS_SCRIPT);
-    } else if DANGEROUS_TAGS.contains(&name) {
-        add(out, &rules::XSS_TAG);
-    } else if SUSPECT_TAGS.contains(&name) {
-        add(out, &rules::XSS_SUSPECT_TAG);
+    // A closing tag only carries attributes; its name adds no element.
+    if !closing {
+        if name == b"script" {
+            add(out, &rules::XSS_SCRIPT);
+        } else if DANGEROUS_TAGS.contains(&name) {
+            add(out, &rules::XSS_TAG);
+        } else if SUSPECT_TAGS.contains(&name) {
+            add(out, &rules::XSS_SUSPECT_TAG);
+        }
     }
     // Attributes until `>`, `<` or 4 KiB: every `<` starts a scan, so an
     // unbounded one would make `<a style="x<a style="x…` quadratic.
