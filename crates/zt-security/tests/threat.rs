@@ -163,6 +163,14 @@ fn benign_traps_pass() {
         "1611-IioXXIG1ti8rspL2vbXFy--",
         "and feedback is a must",
         "Family and friends having meal outdoors",
+        // Typographic quotes read as ASCII ones, so prose must still pass.
+        "Don\u{2019}t \u{2018}or\u{2019} me \u{2014} it\u{2019}s 5\u{2032} 10\u{2033}",
+        "Let\u{2019}s match them against the list",
+        "or the one like it",
+        "grant access to the team; show me the tables",
+        "price in $USD: 10",
+        "Set x = \"\" and y = \"\"",
+        "/* note */ a/*b*/ c",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -253,6 +261,32 @@ fn known_evasions_are_detected() {
         "alert`1`",
         "new Function()",
         "'formaction=",
+        // Spellings that filters and copy-paste produce.
+        "uni/**/on sel/**/ect password from users",
+        "\\x27UNION SELECT",
+        "' or '1\u{2032}='1",
+        "\u{2019} or \u{2019}1\u{2019}=\u{2019}1",
+        "\"hi\"\") or (\"\"a\"\"=\"\"a\"",
+        // Shapes from sqlmap, fuzzdb and PayloadBox lists.
+        ") or (a=a",
+        " group by userid having 1=1--",
+        " or username like char(37);",
+        "'; show tables; --",
+        "' grant connect to name; grant resource to name; --",
+        "' || myappadmin.adduser('admin', 'newpass') || '",
+        "' insert into users(login, password) values( char(0x70), char(0x64)",
+        "A 'REGEXP' B",
+        "' or MATCH username AGAINST ('+admin -a' IN BOOLEAN MODE); -- -a",
+        "1')) as vdhw where 8858=8858 order by 1#",
+        "1' in boolean mode) order by 1--",
+        "1'+(select 'ezpy' where 5282=5282 order by 1#",
+        "1',(case when 2872=2872 then 1 else null end)",
+        "(1589=1589)*1",
+        "select 'qqpjq'||(case 5118 when 5118 then 1 else 0 end)||'qzvzq' from rdb$database",
+        // MongoDB operators in key position.
+        "user[$ne]=1",
+        "{\"$gt\": \"\"}",
+        "', $where: '1 == 1'",
     ];
     for e in evasions {
         assert!(

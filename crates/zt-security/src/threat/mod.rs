@@ -222,6 +222,9 @@ impl ThreatScanner {
         }
         let norm = normalize::normalize(raw, kind == InputKind::Query);
         sqli::detect(&norm, &mut out);
+        if let Some(v) = normalize::sql_variant(&norm) {
+            sqli::detect(&v, &mut out);
+        }
         // Null bytes are dropped for HTML (`<scr\0ipt>`), but a SQL lexer
         // reads them as spaces (`1%00union%00select`): look once more.
         if raw.contains(&0) || normalize::find(raw, b"%00").is_some() {
@@ -309,6 +312,7 @@ const STATEMENT_SHAPED: &[&str] = &[
     rules::SQLI_PG_CAST.id,
     rules::SQLI_EXPR.id,
     rules::SQLI_HEX.id,
+    rules::NOSQL_OPERATOR.id,
     // Prompts quote code: `what does eval() do?`, `why is document.cookie empty?`.
     rules::XSS_JS_CALL.id,
 ];

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 pub(crate) fn normalize(value: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
     // Most values need no decoding at all: borrow them.
     let needs_work = value.iter().any(|&b| {
-        matches!(b, b'%' | b'&' | 0 | 0xef | b'A'..=b'Z') || (plus_is_space && b == b'+')
+        matches!(b, b'%' | b'&' | 0 | 0xe2 | 0xef | b'A'..=b'Z') || (plus_is_space && b == b'+')
     });
     if !needs_work {
         return Cow::Borrowed(value);
@@ -41,8 +41,8 @@ pub(crate) fn normalize(value: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
             }
         }
     }
-    if cur.contains(&0xef) {
-        cur = fold_fullwidth(&cur);
+    if cur.iter().any(|&b| b == 0xef || b == 0xe2) {
+        cur = fold_unicode(&cur);
     }
     if cur.contains(&0) {
         cur.retain(|&b| b != 0);
@@ -73,6 +73,70 @@ pub(crate) fn spaced_nulls(value: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A second reading of normalised `s` for the SQL tokeniser, when it differs:
+/// comments inside a word removed (`uni/**/on sel/**/ect`, which filters that
+/// strip comments turn into `union select`), C/JS escapes of ASCII decoded
+/// (`\x27union select`, `\u0027 or 1=1`) and doubled double quotes
+/// collapsed (`"hi"") or (""a""=""a"`, a payload escaped for CSV).
+pub(crate) fn sql_variant(s: &[u8]) -> Option<Vec<u8>> {
+    if find(s, b"/*").is_none() && memchr::memchr(b'\\', s).is_none() && find(s, b"\"\"").is_none()
+    {
+        return None;
+    }
+    let word = |i: Option<usize>| {
+        i.and_then(|i| s.get(i))
+            .is_some_and(|&c| super::sql_lex::is_word(c))
+    };
+    let glued_comment = |i: usize| {
+        s[i..].starts_with(b"/*")
+            && i > 0
+            && super::sql_lex::is_word(s[i - 1])
+            && s.get(i + 2) != Some(&b'!')
+    };
+    let mut out: Vec<u8> = Vec::new();
+    let mut changed = false;
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        if b == b'/' && glued_comment(i) {
+            if let Some(p) = find(&s[i + 2..], b"*/") {
+                let end = i + 2 + p + 2;
+                if s.get(end).is_some_and(|&c| super::sql_lex::is_word(c)) {
+                    changed = true;
+                    i = end;
+                    continue;
+                }
+            }
+        } else if b == b'\\' {
+            let esc = match s.get(i + 1) {
+                Some(b'x') => s.get(i + 2..i + 4).map(|h| (h, 4)),
+                Some(b'u') if s[i + 2..].starts_with(b"00") => s.get(i + 4..i + 6).map(|h| (h, 6)),
+                _ => None,
+            };
+            if let Some((h, len)) = esc
+                && let (Some(a), Some(c)) = (hex(h[0]), hex(h[1]))
+                && (0x20..0x7f).contains(&(a * 16 + c))
+            {
+                out.push((a * 16 + c).to_ascii_lowercase());
+                changed = true;
+                i += len;
+                continue;
+            }
+        } else if b == b'"'
+            && s.get(i + 1) == Some(&b'"')
+            && (word(i.checked_sub(1)) || word(Some(i + 2)))
+        {
+            out.push(b'"');
+            changed = true;
+            i += 2;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    changed.then_some(out)
+}
+
 /// The full normalised text (for logging and tests), with whitespace runs
 /// collapsed to one space and `/**/` comments replaced by a space.
 pub fn normalize_text(value: &str, plus_is_space: bool) -> String {
@@ -97,12 +161,25 @@ pub fn normalize_text(value: &str, plus_is_space: bool) -> String {
     String::from_utf8_lossy(&out).trim().to_string()
 }
 
-/// Maps fullwidth ASCII (U+FF01–U+FF5E, e.g. `＜script＞`) to ASCII.
-fn fold_fullwidth(input: &[u8]) -> Vec<u8> {
+/// Maps fullwidth ASCII (U+FF01–U+FF5E, e.g. `＜script＞`) to ASCII, and
+/// typographic quotes and primes (`’ or ’1’=’1`, `'1′='1`: word processors
+/// and Windows "best fit" code pages turn them into ASCII quotes) to `'`
+/// and `"`.
+fn fold_unicode(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
         match (input[i], input.get(i + 1), input.get(i + 2)) {
+            // U+2018 ‘, U+2019 ’, U+2032 ′
+            (0xe2, Some(&0x80), Some(&(0x98 | 0x99 | 0xb2))) => {
+                out.push(b'\'');
+                i += 3;
+            }
+            // U+201C “, U+201D ”, U+2033 ″
+            (0xe2, Some(&0x80), Some(&(0x9c | 0x9d | 0xb3))) => {
+                out.push(b'"');
+                i += 3;
+            }
             (0xef, Some(&0xbc), Some(&c @ 0x81..=0xbf)) => {
                 out.push(c - 0x81 + 0x21);
                 i += 3;

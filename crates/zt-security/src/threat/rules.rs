@@ -167,6 +167,13 @@ rule!(
     "SQL function applied to another SQL function or a literal comparison"
 );
 rule!(SQLI_HEX, "sqli-hex", Notice, 2, "hex literal");
+rule!(
+    NOSQL_OPERATOR,
+    "nosql-operator",
+    Critical,
+    1,
+    "MongoDB query operator injected as a key ([$ne], {\"$gt\":, $where:)"
+);
 rule!(XSS_SCRIPT, "xss-script", Critical, 1, "<script> tag");
 rule!(
     XSS_EVENT,

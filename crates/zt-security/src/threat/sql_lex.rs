@@ -58,6 +58,9 @@ pub(crate) struct Tok {
     pub t: T,
     /// Whitespace or a comment preceded this token.
     pub spaced: bool,
+    /// For words, a hash of their bytes (`a=a` compares a column with
+    /// itself); 0 for other tokens.
+    pub h: u32,
 }
 
 /// Word bytes: ASCII letters, digits, `_`, `$` and non-ASCII (UTF-8) bytes,
@@ -94,6 +97,7 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                 blank: s[..end - 1].iter().all(|&b| b <= b' '),
             },
             spaced: false,
+            h: 0,
         });
         i = end;
     }
@@ -242,11 +246,19 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                     // `union#` ends a keyword; `or#` may end a word like `color#`.
                     T::Word(k) => {
                         k != Kw::Ident
-                            && (spaced || i == 0 || !next.is_some_and(is_word) || multiline)
+                            && (spaced
+                                || i == 0
+                                || !next.is_some_and(is_word)
+                                || multiline
+                                || matches!(k, Kw::True | Kw::False | Kw::Null))
                     }
                     _ => false,
                 });
-                let digit_next = next.is_some_and(|c| c.is_ascii_digit());
+                // `#1` is a number sign, but `or true#1` ends a boolean.
+                let digit_next = next.is_some_and(|c| c.is_ascii_digit())
+                    && !toks
+                        .last()
+                        .is_some_and(|p| matches!(p.t, T::Word(Kw::True | Kw::False | Kw::Null)));
                 let glued = i > 0 && is_word(s[i - 1]) && next.is_some_and(is_word);
                 if ctx_ok && !digit_next && (!glued || multiline) {
                     i = line_end(s, i);
@@ -377,10 +389,32 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                 T::Other
             }
         };
-        toks.push(Tok { t, spaced });
+        let h = if matches!(t, T::Word(_)) {
+            word_hash(&s[start..i])
+        } else {
+            0
+        };
+        toks.push(Tok { t, spaced, h });
         spaced = false;
     }
     Some(toks)
+}
+
+/// The hash kept in [`Tok::h`] for a word (FNV-1a).
+pub(crate) const fn word_hash(w: &[u8]) -> u32 {
+    let mut h = 0x811c_9dc5_u32;
+    let mut i = 0;
+    while i < w.len() {
+        h = (h ^ w[i] as u32).wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    h
+}
+
+/// Is token `i` the word `w`?
+pub(crate) fn is_word_tok(ts: &[Tok], i: usize, w: &[u8]) -> bool {
+    ts.get(i)
+        .is_some_and(|x| matches!(x.t, T::Word(_)) && x.h == word_hash(w))
 }
 
 /// Scans a string body from `i` to its closing `q`; returns (index after, closed).

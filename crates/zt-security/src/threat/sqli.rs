@@ -10,7 +10,7 @@
 
 use super::rules::{self, Rule};
 use super::sql_expr::{self, Expr, close_paren, ends_clean, is_call, kw, t};
-use super::sql_lex::{Kw, T, Tok, is_word, lex};
+use super::sql_lex::{Kw, T, Tok, is_word, is_word_tok, lex};
 
 /// Injection structure follows the quote break closely; later tokens in a
 /// quoted reading add cost, not signal (the bare reading sees everything).
@@ -43,6 +43,72 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     if pg_cast(s) {
         add(out, &rules::SQLI_PG_CAST);
     }
+    if memchr::memchr(b'$', s).is_some() && nosql_operator(s) {
+        add(out, &rules::NOSQL_OPERATOR);
+    }
+}
+
+/// MongoDB query operators (lowercased) that an attacker injects as keys.
+const MONGO_OPS: &[&[u8]] = &[
+    b"ne",
+    b"eq",
+    b"gt",
+    b"gte",
+    b"lt",
+    b"lte",
+    b"in",
+    b"nin",
+    b"regex",
+    b"where",
+    b"exists",
+    b"not",
+    b"nor",
+    b"or",
+    b"and",
+    b"all",
+    b"size",
+    b"type",
+    b"mod",
+    b"elemmatch",
+    b"expr",
+    b"function",
+    b"accumulator",
+    b"text",
+    b"jsonschema",
+];
+
+/// `user[$ne]=1`, `{"$gt": ""}`, `', $where: '1 == 1'`, `$or: [`: a MongoDB
+/// operator in key position (the bracket form is how PHP and Express parse
+/// `a[$ne]=1` into an object).
+fn nosql_operator(s: &[u8]) -> bool {
+    for at in memchr::memchr_iter(b'$', s) {
+        let w = s[at + 1..]
+            .iter()
+            .take_while(|&&b| b.is_ascii_alphabetic())
+            .count();
+        if !MONGO_OPS.contains(&&s[at + 1..at + 1 + w]) {
+            continue;
+        }
+        let mut k = at;
+        let quoted = k > 0 && matches!(s[k - 1], b'"' | b'\'');
+        if quoted {
+            k -= 1;
+        }
+        let before = s[..k].iter().rev().find(|&&b| b != b' ').copied();
+        let mut e = at + 1 + w;
+        let bracket = before == Some(b'[') && s.get(e) == Some(&b']');
+        if quoted && s.get(e) == Some(&s[k]) {
+            e += 1;
+        }
+        while s.get(e) == Some(&b' ') {
+            e += 1;
+        }
+        let key = matches!(before, None | Some(b'{' | b',')) && s.get(e) == Some(&b':');
+        if bracket || key {
+            return true;
+        }
+    }
+    false
 }
 
 /// PostgreSQL type names that casts in error-based payloads use.
@@ -179,6 +245,9 @@ fn logic_tail(ts: &[Tok], i: usize, lone_literal_ok: bool) -> bool {
     while kw(ts, k) == Some(Kw::Not) || matches!(t(ts, k), Some(T::LogicOp | T::Bang)) {
         k += 1;
     }
+    if match_against(ts, k).is_some() {
+        return true;
+    }
     match t(ts, k) {
         Some(T::Word(Kw::True | Kw::False | Kw::Null)) => return true,
         Some(T::Word(Kw::Select | Kw::Exists | Kw::Case)) => return true,
@@ -251,6 +320,107 @@ fn logic_tail(ts: &[Tok], i: usize, lone_literal_ok: bool) -> bool {
     }
 }
 
+/// MySQL full-text search `match col[, col] against ('…'`: the index after
+/// the argument group.
+fn match_against(ts: &[Tok], i: usize) -> Option<usize> {
+    if !is_word_tok(ts, i, b"match") {
+        return None;
+    }
+    let mut k = i + 1;
+    let paren = t(ts, k) == Some(T::LParen);
+    k += usize::from(paren);
+    loop {
+        if kw(ts, k) != Some(Kw::Ident) {
+            return None;
+        }
+        k += 1;
+        while t(ts, k) == Some(T::Dot) && kw(ts, k + 1) == Some(Kw::Ident) {
+            k += 2;
+        }
+        if t(ts, k) == Some(T::Comma) {
+            k += 1;
+        } else {
+            break;
+        }
+    }
+    if paren {
+        if t(ts, k) != Some(T::RParen) {
+            return None;
+        }
+        k += 1;
+    }
+    (is_word_tok(ts, k, b"against")
+        && t(ts, k + 1) == Some(T::LParen)
+        && matches!(t(ts, k + 2), Some(T::Str { .. } | T::Var { .. })))
+    .then(|| close_paren(ts, k + 1))
+}
+
+/// `insert into t (a, b) values (` or `insert into t select`: unmistakably
+/// a statement, wherever it appears.
+fn insert_values(ts: &[Tok], i: usize) -> bool {
+    if kw(ts, i) != Some(Kw::Insert) || kw(ts, i + 1) != Some(Kw::Into) {
+        return false;
+    }
+    let Some(mut k) = operand_end(ts, i + 2) else {
+        return false;
+    };
+    if t(ts, k) == Some(T::LParen) {
+        k = close_paren(ts, k);
+    }
+    (kw(ts, k) == Some(Kw::Values) && t(ts, k + 1) == Some(T::LParen))
+        || (kw(ts, k) == Some(Kw::Select) && select_has_args(ts, k))
+}
+
+/// `grant connect to x`, `revoke all on t from x`: a privilege statement.
+fn grant(ts: &[Tok], i: usize) -> bool {
+    const PRIVILEGES: &[&[u8]] = &[
+        b"all",
+        b"connect",
+        b"resource",
+        b"dba",
+        b"select",
+        b"insert",
+        b"update",
+        b"delete",
+        b"execute",
+        b"exec",
+        b"create",
+        b"alter",
+        b"drop",
+        b"usage",
+        b"file",
+        b"super",
+    ];
+    (is_word_tok(ts, i, b"grant") || is_word_tok(ts, i, b"revoke"))
+        && PRIVILEGES.iter().any(|p| is_word_tok(ts, i + 1, p))
+        && (i + 2..i + 8).any(|k| {
+            is_word_tok(ts, k, b"to") || is_word_tok(ts, k, b"on") || is_word_tok(ts, k, b"from")
+        })
+}
+
+/// `; show tables`, `; desc users;`: a MySQL inspection statement.
+fn show_statement(ts: &[Tok], i: usize) -> bool {
+    const SHOWN: &[&[u8]] = &[
+        b"tables",
+        b"databases",
+        b"schemas",
+        b"columns",
+        b"grants",
+        b"variables",
+        b"processlist",
+        b"privileges",
+        b"users",
+    ];
+    let ends = |k: usize| matches!(t(ts, k), None | Some(T::Semi | T::Comment));
+    if is_word_tok(ts, i, b"show") {
+        return SHOWN.iter().any(|w| is_word_tok(ts, i + 1, w))
+            || (kw(ts, i + 1) == Some(Kw::Create) && kw(ts, i + 2) == Some(Kw::Table));
+    }
+    (is_word_tok(ts, i, b"desc") || is_word_tok(ts, i, b"describe"))
+        && matches!(kw(ts, i + 1), Some(Kw::Ident | Kw::Table))
+        && ends(i + 2)
+}
+
 /// `name(` with no space before the parenthesis.
 fn tight_call(ts: &[Tok], i: usize) -> bool {
     is_call(ts, i) && ts.get(i + 1).is_some_and(|x| !x.spaced)
@@ -301,8 +471,20 @@ fn scan_anywhere(ts: &[Tok], out: &mut Vec<&'static Rule>) {
                 add(out, &rules::SQLI_TAUTOLOGY);
             }
             T::Hex if i > 0 => add(out, &rules::SQLI_HEX),
+            T::Word(Kw::Case) if case_literal_test(ts, i + 1) => add(out, &rules::SQLI_EXPR),
             _ => {}
         }
+    }
+}
+
+/// After `case`: `when 1=1 then` or `5118 when 5118 then`, a branch on a
+/// comparison of literals (boolean-blind probes).
+fn case_literal_test(ts: &[Tok], i: usize) -> bool {
+    let lit = |k: usize| matches!(t(ts, k), Some(T::Num | T::Str { ws: false, .. }));
+    if kw(ts, i) == Some(Kw::When) {
+        lit(i + 1) && t(ts, i + 2) == Some(T::Cmp) && lit(i + 3) && is_word_tok(ts, i + 4, b"then")
+    } else {
+        lit(i) && kw(ts, i + 1) == Some(Kw::When) && lit(i + 2) && is_word_tok(ts, i + 3, b"then")
     }
 }
 
@@ -338,8 +520,17 @@ fn select_sql_head(ts: &[Tok], i: usize) -> bool {
             t(ts, i + 1),
             None | Some(T::Str { .. } | T::Comma | T::Comment)
         ),
-        Some(T::Num | T::Str { ws: false, .. }) => {
-            matches!(t(ts, i + 1), Some(T::Comma | T::Cmp)) && t(ts, i + 2).is_some()
+        Some(T::Num | T::Str { ws: false, .. })
+            if matches!(t(ts, i + 1), Some(T::Comma | T::Cmp)) && t(ts, i + 2).is_some() =>
+        {
+            true
+        }
+        // `(select 'x' where 1=1`, `(select x where 5=5 order by 1--`
+        Some(T::Num | T::Str { ws: false, .. } | T::Word(Kw::Ident)) => {
+            kw(ts, i + 1) == Some(Kw::Where)
+                && operand_end(ts, i + 2).is_some_and(|e| {
+                    t(ts, e) == Some(T::Cmp) && is_literal(t(ts, i + 2)) && is_literal(t(ts, e + 1))
+                })
         }
         _ => false,
     }
@@ -371,7 +562,7 @@ fn select_from(ts: &[Tok], mut i: usize) -> bool {
                 None => return false,
             }
         };
-        while matches!(t(ts, e), Some(T::Arith | T::Cmp | T::Dot)) {
+        while matches!(t(ts, e), Some(T::Arith | T::Cmp | T::Dot | T::LogicOp)) {
             match operand_end(ts, e + 1) {
                 Some(x) => e = x,
                 None if t(ts, e) == Some(T::Arith) => e += 1,
@@ -422,6 +613,16 @@ fn tautology(ts: &[Tok], i: usize) -> bool {
         k += 1;
     }
     let lit = |x: Option<T>| matches!(x, Some(T::Num | T::Hex | T::Str { .. }));
+    // `or (a=a`, `or x=x`: a column compared with itself.
+    let column = |k: usize| kw(ts, k) == Some(Kw::Ident) && !is_call(ts, k);
+    if column(k)
+        && t(ts, k + 1) == Some(T::Cmp)
+        && column(k + 2)
+        && ts[k].h == ts[k + 2].h
+        && !matches!(t(ts, k + 3), Some(T::Dot | T::Word(_)))
+    {
+        return true;
+    }
     lit(t(ts, k))
         && matches!(t(ts, k + 1), Some(T::Cmp) | Some(T::Word(Kw::Like)))
         && (lit(t(ts, k + 2))
@@ -431,6 +632,9 @@ fn tautology(ts: &[Tok], i: usize) -> bool {
 
 /// Does a stacked statement start at `i` (right after `;`)?
 fn stmt_start(ts: &[Tok], i: usize) -> bool {
+    if grant(ts, i) || show_statement(ts, i) {
+        return true;
+    }
     match kw(ts, i) {
         Some(Kw::Select) => select_has_args(ts, i),
         Some(Kw::Insert) => kw(ts, i + 1) == Some(Kw::Into),
@@ -498,6 +702,18 @@ fn clause_at(ts: &[Tok], i: usize) -> bool {
                 || matches!(t(ts, i + 1), None | Some(T::Comment | T::LParen))
         }
         Some(Kw::Where) => logic_operand_cmp(ts, i + 1),
+        // `1')) as x where 1=1 order by 1--`: a derived-table alias.
+        Some(Kw::As) => {
+            kw(ts, i + 1) == Some(Kw::Ident)
+                && kw(ts, i + 2) == Some(Kw::Where)
+                && logic_operand_cmp(ts, i + 3)
+        }
+        // `1' in boolean mode) order by 1#`: closing a full-text search.
+        Some(Kw::In) => {
+            is_word_tok(ts, i + 1, b"boolean")
+                && is_word_tok(ts, i + 2, b"mode")
+                && t(ts, i + 3) == Some(T::RParen)
+        }
         _ => false,
     }
 }
@@ -511,6 +727,17 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
     let mut i = 0;
     while matches!(t(ts, i), Some(T::LParen | T::Arith | T::Dot)) {
         i += 1;
+    }
+    // `(1589=1589)*1`: a parenthesised literal comparison used as a number.
+    if t(ts, 0) == Some(T::LParen)
+        && t(ts, 1) == Some(T::Num)
+        && t(ts, 2) == Some(T::Cmp)
+        && t(ts, 3) == Some(T::Num)
+        && t(ts, 4) == Some(T::RParen)
+        && t(ts, 5) == Some(T::Arith)
+        && t(ts, 6) == Some(T::Num)
+    {
+        add(out, &rules::SQLI_TAUTOLOGY);
     }
     // `1=1 and …`, `1=1--`: a value that opens with a literal tautology.
     if matches!(t(ts, i), Some(T::Num))
@@ -569,6 +796,12 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
         }
     }
     scan_lead(ts, out);
+    // `) or (a=a`, `)) union select`: the value closes the application's
+    // parentheses first.
+    let closing = ts.iter().take_while(|x| x.t == T::RParen).count();
+    if closing > 0 {
+        scan_lead(&ts[closing..], out);
+    }
     // An expression-only prefix cut off by a comment: `1*1--`, `1)) or 2 #`.
     if let Some(c) = ts.iter().position(|x| x.t == T::Comment) {
         let pre = &ts[..c];
@@ -681,7 +914,12 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
                 Some(T::Word(Kw::True | Kw::False | Kw::Null)) => ends(k + 1),
                 // `or x=x--`: a bare word compared, then nothing else.
                 Some(T::Word(Kw::Ident)) if !is_call(ts, k) => {
-                    t(ts, k + 1) == Some(T::Cmp) && operand_end(ts, k + 2).is_some_and(ends)
+                    (t(ts, k + 1) == Some(T::Cmp) && operand_end(ts, k + 2).is_some_and(ends))
+                        // `or username like char(37);`
+                        || (kw(ts, k + 1) == Some(Kw::Like)
+                            && operand_end(ts, k + 2).is_some_and(|e| {
+                                ends(e) && (e < ts.len() || kw(ts, k + 2) == Some(Kw::Func))
+                            }))
                 }
                 Some(T::Word(Kw::Ident | Kw::Table)) => false,
                 _ => true,
@@ -694,6 +932,15 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
             if kw(ts, 1) == Some(Kw::By)
                 && t(ts, 2) == Some(T::Num)
                 && matches!(t(ts, 3), None | Some(T::Comment | T::Semi | T::Comma)) =>
+        {
+            add(out, &rules::SQLI_CLAUSE);
+        }
+        // `group by userid having 1=1--`
+        Some(T::Word(Kw::Group))
+            if kw(ts, 1) == Some(Kw::By)
+                && kw(ts, 2) == Some(Kw::Ident)
+                && kw(ts, 3) == Some(Kw::Having)
+                && clause_at(ts, 3) =>
         {
             add(out, &rules::SQLI_CLAUSE);
         }
@@ -915,7 +1162,14 @@ fn lone_operator_quoted(ts: &[Tok], i: usize, quote: u8) -> bool {
     };
     match last.checked_sub(i) {
         Some(1) if matches!(t(ts, i), Some(T::Arith | T::LogicOp)) => blank || short,
-        Some(1) => words(i) && ((blank && head_blank) || (framed && kw(ts, i) != Some(Kw::Like))),
+        // `A 'REGEXP' B`; `'like'` in quotes is also prose.
+        Some(1) => {
+            let prose = kw(ts, i) == Some(Kw::Like)
+                && ![b"regexp".as_slice(), b"rlike", b"ilike"]
+                    .iter()
+                    .any(|w| is_word_tok(ts, i, w));
+            words(i) && ((blank && head_blank) || (framed && !prose))
+        }
         // `'NOT LIKE'`, `'SOUNDS LIKE'`
         Some(2) => {
             matches!(kw(ts, i), Some(Kw::Not | Kw::Like))
@@ -958,6 +1212,16 @@ fn scan_break(
     if first == T::Semi && !tail_spaced && t(ts, i + 1).is_none() {
         add(out, &rules::SQLI_BREAK_COMMENT);
     }
+    // Double quotes are code more often than SQL (`.exec("INSERT INTO …`).
+    if quote == b'\''
+        && (insert_values(ts, i)
+            || (grant(ts, i) && matches!(ts.last().map(|x| x.t), Some(T::Comment | T::Semi))))
+    {
+        add(out, &rules::SQLI_STACKED);
+    }
+    if concat_call_between_quotes(ts, i) {
+        add(out, &rules::SQLI_BREAK_EXPR);
+    }
     let hit = match first {
         T::Comment if !tail_spaced => Some(&rules::SQLI_BREAK_COMMENT),
         T::Semi if !tail_spaced && t(ts, i + 1) == Some(T::Comment) => {
@@ -991,6 +1255,36 @@ fn scan_break(
     if let Some(r) = hit {
         add(out, r);
     }
+}
+
+/// `' || pkg.adduser('admin', 'x') || '`: a (package-qualified) call
+/// concatenated between the application's string and its closing quote.
+fn concat_call_between_quotes(ts: &[Tok], i: usize) -> bool {
+    let op = |k: usize| matches!(t(ts, k), Some(T::LogicOp | T::Arith));
+    if !op(i) || kw(ts, i + 1) == Some(Kw::Not) {
+        return false;
+    }
+    let mut k = i + 1;
+    if !matches!(t(ts, k), Some(T::Word(_))) {
+        return false;
+    }
+    while t(ts, k + 1) == Some(T::Dot) && matches!(t(ts, k + 2), Some(T::Word(_))) {
+        k += 2;
+    }
+    if !is_call(ts, k) {
+        return false;
+    }
+    let e = close_paren(ts, k + 1);
+    op(e)
+        && e + 2 == ts.len()
+        && matches!(
+            t(ts, e + 1),
+            Some(T::Str {
+                closed: false,
+                blank: true,
+                ..
+            })
+        )
 }
 
 /// After a quote break at `i`: an operator and a well-formed SQL expression
