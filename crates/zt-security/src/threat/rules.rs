@@ -226,6 +226,13 @@ rule!(
     "JavaScript sink reached through bracket access, comments or a template substitution"
 );
 rule!(
+    XSS_CONTEXT_BREAK,
+    "xss-context-break",
+    Critical,
+    1,
+    "markup after closing a raw-text element (</title><img, </textarea></script>) or a URL attribute left open to swallow the page (<img src=\"//evil?)"
+);
+rule!(
     XSS_JS_BREAK,
     "xss-js-break",
     Critical,

@@ -656,6 +656,14 @@ fn stmt_start(ts: &[Tok], i: usize) -> bool {
             _ => false,
         },
         Some(Kw::Update) => kw(ts, i + 2) == Some(Kw::Set),
+        // `create user x identified by 'p'`
+        Some(Kw::Create | Kw::Alter)
+            if kw(ts, i + 1) == Some(Kw::Table)
+                && kw(ts, i + 2) == Some(Kw::Ident)
+                && is_word_tok(ts, i + 3, b"identified") =>
+        {
+            true
+        }
         Some(Kw::Drop | Kw::Create | Kw::Alter | Kw::Truncate) => {
             matches!(kw(ts, i + 1), Some(Kw::Table | Kw::Procedure))
                 // `;drop members --`
@@ -866,7 +874,8 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
         _ => false,
     };
     // `create table t (x text);`: a whole statement, terminated.
-    if matches!(ts.last().map(|x| x.t), Some(T::Semi | T::Comment))
+    if (matches!(ts.last().map(|x| x.t), Some(T::Semi | T::Comment))
+        || is_word_tok(ts, 3, b"identified"))
         && matches!(
             kw(ts, 0),
             Some(Kw::Create | Kw::Drop | Kw::Insert | Kw::Delete | Kw::Update)
@@ -877,6 +886,10 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
     }
     if fragment {
         add(out, &rules::SQLI_FUNC_NESTED);
+    }
+    // `insert into mysql.user (user, host) values ('x', …)`
+    if insert_values(ts, 0) {
+        add(out, &rules::SQLI_STACKED);
     }
     // `, find_in_set('22', category)`: an extra column for the query.
     if t(ts, 0) == Some(T::Comma)

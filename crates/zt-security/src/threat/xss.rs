@@ -159,6 +159,20 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     {
         add(out, &rules::XSS_SCRIPT);
     }
+    if context_break(s) {
+        add(out, &rules::XSS_CONTEXT_BREAK);
+    }
+    if s.contains(&b'=') && sink_alias(s) {
+        add(out, &rules::XSS_JS_CALL);
+    }
+    // `=&{alert(1)};`: a Netscape JavaScript entity in an attribute.
+    if memchr::memmem::find_iter(s, b"&{").any(|p| {
+        p > 0
+            && matches!(s[p - 1], b'=' | b'"' | b'\'')
+            && s[p + 2..].iter().take(64).any(|&c| c == b'}')
+    }) {
+        add(out, &rules::XSS_JS_OBFUSCATED);
+    }
     // `'formaction=`: a form-submission URL injected after a quote break.
     if let Some(p) = super::normalize::find(s, b"formaction")
         && preceded_by_quote(s, p)
@@ -193,6 +207,93 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     }
 }
 
+/// Elements whose content is raw text: markup inside them is inert until
+/// their closing tag, which is what an injection into them sends first.
+const RAW_TEXT: &[&[u8]] = &[
+    b"title",
+    b"textarea",
+    b"script",
+    b"style",
+    b"noscript",
+    b"xmp",
+    b"iframe",
+    b"noembed",
+    b"noframes",
+];
+
+/// New markup after leaving the raw-text element the value lands in:
+/// `</title><img src=x>`, `</style/</title/</textarea/</script/--!>`.
+/// (`"><b>` alone is not counted: pasted HTML fragments look the same.)
+fn context_break(s: &[u8]) -> bool {
+    let tag_at = |p: usize| {
+        s.get(p + 1)
+            .is_some_and(|&c| alpha(c) || (c == b'/' && s.get(p + 2).is_some_and(|&d| alpha(d))))
+    };
+    // Closing raw-text tags: two in a row, or one followed by a new tag.
+    let mut closed = 0;
+    for p in memchr::memchr_iter(b'<', s) {
+        if s.get(p + 1) != Some(&b'/') {
+            if closed > 0 && tag_at(p) {
+                return true;
+            }
+            continue;
+        }
+        let name = &s[p + 2..];
+        let w = name.iter().take_while(|&&c| alpha(c)).count();
+        if RAW_TEXT.contains(&&name[..w]) && matches!(name.get(w), Some(b'>' | b'/' | b' ')) {
+            closed += 1;
+            if closed >= 2 {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// `a=prompt,a(1)`, `$=alert</script>`: a sink function assigned to a name
+/// that is then called, or handed to a script that ends right there.
+fn sink_alias(s: &[u8]) -> bool {
+    for sink in [&b"alert"[..], b"prompt", b"confirm", b"eval"] {
+        for p in memchr::memmem::find_iter(s, sink) {
+            let e = p + sink.len();
+            if s.get(e)
+                .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
+            {
+                continue;
+            }
+            let head = s[..p].trim_ascii_end();
+            let Some(before_eq) = head.strip_suffix(b"=") else {
+                continue;
+            };
+            if before_eq.ends_with(b"=") || before_eq.ends_with(b"!") {
+                continue; // `==alert`, `!=alert` compare
+            }
+            let before_eq = before_eq.trim_ascii_end();
+            let v = before_eq
+                .iter()
+                .rev()
+                .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
+                .count();
+            if v == 0 {
+                continue;
+            }
+            let name = &before_eq[before_eq.len() - v..];
+            let tail = &s[e..];
+            if tail.trim_ascii_start().starts_with(b"</script") {
+                return true;
+            }
+            let called = memchr::memmem::find_iter(tail, name).any(|q| {
+                let boundary = q == 0 || !tail[q - 1].is_ascii_alphanumeric();
+                boundary && matches!(tail.get(q + name.len()), Some(b'(' | b'`'))
+            });
+            if called {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// `top[…](1)`, `self[/al/.source+/ert/.source](1)`: a computed property of
 /// a window object called directly.
 fn computed_global_call(s: &[u8]) -> bool {
@@ -205,19 +306,33 @@ fn computed_global_call(s: &[u8]) -> bool {
         b"frames",
         b"opener",
     ];
-    s.iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == b'[')
-        .any(|(i, _)| {
-            let head = s[..i].trim_ascii_end();
-            let st = head.iter().rposition(|&b| !alpha(b)).map_or(0, |p| p + 1);
-            WINDOWS.contains(&&head[st..])
-                && s[i..]
-                    .iter()
-                    .take(96)
-                    .position(|&b| b == b']')
-                    .is_some_and(|p| s[i + p + 1..].trim_ascii_start().first() == Some(&b'('))
-        })
+    memchr::memchr_iter(b'[', s).any(|i| {
+        let head = s[..i].trim_ascii_end();
+        let st = head.iter().rposition(|&b| !alpha(b)).map_or(0, |p| p + 1);
+        let name = &head[st..];
+        let this = name == b"this";
+        if !(WINDOWS.contains(&name) || this) {
+            return false;
+        }
+        // The matching `]` (JSFuck keys nest brackets), within 512 bytes.
+        let mut depth = 0usize;
+        let Some(close) = s[i..].iter().take(512).position(|&b| {
+            match b {
+                b'[' => depth += 1,
+                b']' => depth -= 1,
+                _ => {}
+            }
+            depth == 0
+        }) else {
+            return false;
+        };
+        let key = &s[i + 1..i + close];
+        // `this[key](…)` is everyday code; a literal or JSFuck key is not.
+        let literal_key = key
+            .iter()
+            .any(|&b| matches!(b, b'\'' | b'"' | b'!' | b'/' | b'`'));
+        (!this || literal_key) && s[i + close + 1..].trim_ascii_start().first() == Some(&b'(')
+    })
 }
 
 /// `al\u0065rt(1)`, `\x61lert(1)`: a sink call spelled with JS escapes.
@@ -269,7 +384,7 @@ fn jsfuck(s: &[u8]) -> bool {
     let mut other = 0usize;
     for &b in s {
         match b {
-            b'[' | b']' | b'(' | b')' | b'!' | b'+' => sym += 1,
+            b'[' | b']' | b'(' | b')' | b'!' | b'+' | b'{' | b'}' => sym += 1,
             0..=b' ' => {}
             _ => other += 1,
         }
@@ -583,8 +698,18 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
             match s.get(k) {
                 Some(&q @ (b'"' | b'\'' | b'`')) => {
                     k += 1;
+                    let body = k;
                     while k < n && s[k] != q {
                         k += 1;
+                    }
+                    // `<img src="//evil?…`: a URL attribute left open to the
+                    // end of the value swallows the page up to the next quote
+                    // and sends it away (dangling markup).
+                    if k == s.len() && URL_ATTRS.contains(&attr) {
+                        let v = &s[body..];
+                        if v.starts_with(b"//") || v.starts_with(b"http") {
+                            add(out, &rules::XSS_CONTEXT_BREAK);
+                        }
                     }
                     k += 1;
                 }
@@ -599,6 +724,19 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
         }
     }
 }
+
+/// Attributes whose value is a URL the browser fetches or submits to.
+const URL_ATTRS: &[&[u8]] = &[
+    b"src",
+    b"href",
+    b"action",
+    b"formaction",
+    b"background",
+    b"poster",
+    b"data",
+    b"ping",
+    b"cite",
+];
 
 /// Attributes that load code or markup by their value: XML namespaces of
 /// VML/XSLT, external schemas, IE data binding as HTML.
@@ -622,6 +760,9 @@ fn attr_value(attr: &[u8], value: &[u8], out: &mut Vec<&'static Rule>) {
         add(out, &rules::XSS_TAG);
     } else if attr.ends_with(b":schemalocation") || attr == b"dataformatas" {
         add(out, &rules::XSS_TAG);
+    } else if attr == b"formaction" {
+        // Re-targets the form's submission (and runs `javascript:` URLs).
+        add(out, &rules::XSS_EVENT);
     } else if attr == b"datasrc" {
         add(out, &rules::XSS_SUSPECT_TAG);
     }
@@ -677,13 +818,23 @@ fn ends_with_compact(s: &[u8], end: usize, word: &[u8]) -> bool {
 fn scan_colon(s: &[u8], i: usize, out: &mut Vec<&'static Rule>) {
     let after = s.get(i + 1).copied();
     let next_solid = after.is_some_and(|b| b > b' ');
-    if i >= 6
+    if i >= 5
         && (ends_with_compact(s, i, b"javascript")
             || ends_with_compact(s, i, b"vbscript")
             || ends_with_compact(s, i, b"livescript")
-            || ends_with_compact(s, i, b"mocha"))
+            || ends_with_compact(s, i, b"mocha")
+            || ends_with_compact(s, i, b"mhtml"))
     {
-        if next_solid {
+        // URL parsers drop tabs and newlines anywhere (`j⏎a⏎v⏎a…:⏎a⏎l…`):
+        // when the scheme itself was split, so may the rest be.
+        let split = !matches!(s[i - 1], b't' | b'a' | b'l');
+        let solid = next_solid
+            || (split
+                && s[i + 1..]
+                    .iter()
+                    .find(|&&b| !matches!(b, b'\t' | b'\n' | b'\r'))
+                    .is_some_and(|&b| b > b' '));
+        if solid {
             add(out, &rules::XSS_JS_URI);
         }
         return;
