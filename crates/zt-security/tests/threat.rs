@@ -74,11 +74,11 @@ fn corpora_detection_and_false_positive_rates() {
             println!("FP {l}  {ids:?}");
         }
     }
-    // Floors just under the measured rates (98.40% / 97.65% / 0.39%);
+    // Floors just under the measured rates (99.02% / 98.31% / 0.39%);
     // libinjection scores 94.92% / 92.95% / 3.59% on the same files. The
-    // detection target (99% on held-out data) is not reached yet.
-    assert!(sr >= 98.2, "sqli detection {sr}");
-    assert!(xr >= 97.4, "xss detection {xr}");
+    // detection target (99% on held-out data) is not reached for XSS yet.
+    assert!(sr >= 98.9, "sqli detection {sr}");
+    assert!(xr >= 98.1, "xss detection {xr}");
     assert!(br <= 0.5, "false positives {br}");
 }
 
@@ -91,9 +91,9 @@ fn tuning_and_holdout_halves() {
         let (_, xr) = rate(&half("xss.txt", even));
         let (_, br) = rate(&half("benign.txt", even));
         println!("{label}: sqli {sr:.2}%  xss {xr:.2}%  false positives {br:.2}%");
-        // Measured: even 98.77/97.74/0.26, odd 98.04/97.56/0.51.
-        assert!(sr >= 97.8, "{label} sqli detection {sr}");
-        assert!(xr >= 97.3, "{label} xss detection {xr}");
+        // Measured: even 99.26/98.50/0.26, odd 98.77/98.12/0.51.
+        assert!(sr >= 98.6, "{label} sqli detection {sr}");
+        assert!(xr >= 97.9, "{label} xss detection {xr}");
         assert!(br <= 0.6, "{label} false positives {br}");
     }
 }
@@ -177,6 +177,10 @@ fn benign_traps_pass() {
         "<title>My page</title>",
         "He said \"hi\"> to me",
         "<img src=\"https://example.com/a.png\"> and a \"quote",
+        "version 2.e.g. the next one",
+        "execute immediate orders",
+        "I <3 u s a",
+        "1 + 1 = 2 (a+b)",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -307,6 +311,19 @@ fn known_evasions_are_detected() {
         "';top[(+{}+[])[+!![]]+(![]+[])[!+[]+!![]]]((+{}+[])[+!![]]);//",
         "<img src=\"//evil.example/?",
         "<form><button formaction=//evil.example>go</button>",
+        // OWASP CRS paranoia-level-1 tests outside the committed corpus.
+        "ja&tab;vascript: ",
+        "test=%3C%3Avmlframe%20src%3D",
+        "PHPSESSID%3Cf%20o%20r%20m=1234",
+        "Reflect.apply.call`${navigation.navigate}`",
+        "\\xbctest\\xbetest(\\xa2XSS\\xa2)\\xbc/test\\xbe",
+        "+ADw-script+AD4-alert(1)+ADw-/script+AD4-",
+        "1.e(ascii)",
+        "1.e.tables",
+        "EXECUTE IMMEDIATE \"",
+        "procedure analyse (",
+        "1234 AS \"foobar\" FROM tablevar2=whatever",
+        "ALTER TABLE `mails` CHANGE `receivers` `receivers` ENUM('A','B') CHARACTER SET utf8",
     ];
     for e in evasions {
         assert!(

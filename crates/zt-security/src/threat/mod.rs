@@ -236,6 +236,17 @@ impl ThreatScanner {
         if norm.iter().any(|&b| XSS_TRIGGER[usize::from(b)]) {
             xss::detect(&norm, &mut out);
         }
+        // `+ADw-script+AD4-` sent raw in a query: the `+` is UTF-7, not a
+        // space, for a page whose charset the attacker picks.
+        let utf7 = || {
+            memchr::memchr_iter(b'+', raw).any(|p| {
+                raw.get(p + 1..p + 3)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"ad"))
+            })
+        };
+        if kind == InputKind::Query && utf7() {
+            xss::detect(&normalize::normalize(raw, false), &mut out);
+        }
         if kind == InputKind::Json && !out.iter().any(|r| INJECTION_SHAPED.contains(&r.id)) {
             // JSON strings are mostly prose (LLM prompts), where people quote
             // whole SQL statements; only injection structure counts there.

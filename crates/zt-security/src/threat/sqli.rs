@@ -43,9 +43,34 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     if pg_cast(s) {
         add(out, &rules::SQLI_PG_CAST);
     }
+    if sci_glue(s) {
+        add(out, &rules::SQLI_EXPR);
+    }
     if memchr::memchr(b'$', s).is_some() && nosql_operator(s) {
         add(out, &rules::NOSQL_OPERATOR);
     }
+}
+
+/// `1.e(ascii`, `1.e.tables`, `1.e)`: MySQL reads `1.e` as a number, so it
+/// glues to the next token and hides the space a filter looks for.
+fn sci_glue(s: &[u8]) -> bool {
+    memchr::memmem::find_iter(s, b".e").any(|p| {
+        let digit_before = p > 0 && s[p - 1].is_ascii_digit();
+        let word_before = p > 1 && is_word(s[p - 2]) && !s[p - 2].is_ascii_digit();
+        digit_before
+            && !word_before
+            && match s.get(p + 2) {
+                Some(b'(' | b')' | b',') => true,
+                // `1.e.tables` (but `2.e.g.` is prose)
+                Some(b'.') => {
+                    let w = s[p + 3..].iter().take_while(|&&c| is_word(c)).count();
+                    w >= 2
+                        && s.get(p + 3)
+                            .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+                }
+                _ => false,
+            }
+    })
 }
 
 /// MongoDB query operators (lowercased) that an attacker injects as keys.
@@ -669,6 +694,13 @@ fn stmt_start(ts: &[Tok], i: usize) -> bool {
                 // `;drop members --`
                 || (kw(ts, i + 1) == Some(Kw::Ident) && matches!(t(ts, i + 2), Some(T::Comment | T::Semi)))
         }
+        // Oracle `execute immediate 'drop table t'`
+        Some(Kw::Exec)
+            if is_word_tok(ts, i + 1, b"immediate")
+                && matches!(t(ts, i + 2), Some(T::Str { .. } | T::Var { .. })) =>
+        {
+            true
+        }
         Some(Kw::Exec) => match t(ts, i + 1) {
             Some(T::Var { .. } | T::LParen | T::Word(Kw::Danger)) => true,
             Some(T::Word(_)) => matches!(
@@ -712,9 +744,13 @@ fn clause_at(ts: &[Tok], i: usize) -> bool {
         Some(Kw::Where) => logic_operand_cmp(ts, i + 1),
         // `1')) as x where 1=1 order by 1--`: a derived-table alias.
         Some(Kw::As) => {
-            kw(ts, i + 1) == Some(Kw::Ident)
+            (kw(ts, i + 1) == Some(Kw::Ident)
                 && kw(ts, i + 2) == Some(Kw::Where)
-                && logic_operand_cmp(ts, i + 3)
+                && logic_operand_cmp(ts, i + 3))
+                // `1234 as "foobar" from t`: a column alias, then the table.
+                || (matches!(t(ts, i + 1), Some(T::Str { ws: false, closed: true, .. }))
+                    && kw(ts, i + 2) == Some(Kw::From)
+                    && matches!(kw(ts, i + 3), Some(Kw::Ident | Kw::Table | Kw::Danger)))
         }
         // `1' in boolean mode) order by 1#`: closing a full-text search.
         Some(Kw::In) => {
@@ -982,12 +1018,26 @@ fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
         {
             add(out, &rules::SQLI_TAUTOLOGY);
         }
-        // `exec(@sql)`, `exec xp_cmdshell`, `exec @p`.
+        // `exec(@sql)`, `exec xp_cmdshell`, `exec @p`, `execute immediate "`.
         Some(T::Word(Kw::Exec))
             if matches!(
                 t(ts, 1),
                 Some(T::Var { .. } | T::LParen | T::Word(Kw::Danger))
-            ) =>
+            ) || stmt_start(ts, 0) =>
+        {
+            add(out, &rules::SQLI_STACKED);
+        }
+        // `procedure analyse (`: MySQL's result-set probe.
+        Some(T::Word(Kw::Procedure)) if is_word_tok(ts, 1, b"analyse") => {
+            add(out, &rules::SQLI_CLAUSE);
+        }
+        // `alter table t change c c enum(…)`
+        Some(T::Word(Kw::Alter))
+            if kw(ts, 1) == Some(Kw::Table)
+                && kw(ts, 2) == Some(Kw::Ident)
+                && [&b"add"[..], b"change", b"modify", b"drop", b"rename"]
+                    .iter()
+                    .any(|w| is_word_tok(ts, 3, w)) =>
         {
             add(out, &rules::SQLI_STACKED);
         }

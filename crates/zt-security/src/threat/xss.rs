@@ -159,6 +159,17 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     {
         add(out, &rules::XSS_SCRIPT);
     }
+    // `¼test¾…¼/test¾`: any element written that way.
+    if (s.contains(&0xbe) || super::normalize::find(s, b"\\xbe").is_some()) && high_bit_tag(s) {
+        add(out, &rules::XSS_TAG);
+    }
+    // `Reflect.apply.call`…``: a function invoked as a tagged template.
+    if s.contains(&b'`')
+        && (super::normalize::find(s, b".call`").is_some()
+            || super::normalize::find(s, b".apply`").is_some())
+    {
+        add(out, &rules::XSS_JS_OBFUSCATED);
+    }
     if context_break(s) {
         add(out, &rules::XSS_CONTEXT_BREAK);
     }
@@ -205,6 +216,50 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     if hiding {
         js_obfuscated(s, out);
     }
+}
+
+/// `<f o r m`, `<s c r i p t`: an active element's name spelled out with
+/// spaces, which filters that strip whitespace put back together.
+fn spaced_tag(s: &[u8], start: usize) -> bool {
+    let mut name = [0u8; 16];
+    let mut len = 0;
+    let mut k = start;
+    while len < name.len() && s.get(k).is_some_and(|&b| alpha(b)) {
+        if s.get(k + 1).is_some_and(|&b| alpha(b)) {
+            return false; // a word, not spelled-out letters
+        }
+        name[len] = s[k];
+        len += 1;
+        k += 1;
+        if s.get(k) != Some(&b' ') {
+            break;
+        }
+        k += 1;
+    }
+    let name = &name[..len];
+    len >= 4
+        && (name == b"script"
+            || name == b"dialog"
+            || DANGEROUS_TAGS.contains(&name)
+            || SUSPECT_TAGS.contains(&name))
+}
+
+/// `¼name¾` (or `\xbcname\xbe`): a tag once the high bit is dropped.
+fn high_bit_tag(s: &[u8]) -> bool {
+    let open = |i: usize| -> Option<usize> {
+        if s[i] == 0xbc {
+            Some(i + 1)
+        } else if s[i..].starts_with(b"\\xbc") {
+            Some(i + 4)
+        } else {
+            None
+        }
+    };
+    (0..s.len()).filter_map(open).any(|a| {
+        let a = a + usize::from(s.get(a) == Some(&b'/'));
+        let w = s[a..].iter().take_while(|&&c| alpha(c)).count();
+        w > 0 && (s.get(a + w) == Some(&0xbe) || s[a + w..].starts_with(b"\\xbe"))
+    })
 }
 
 /// Elements whose content is raw text: markup inside them is inert until
@@ -612,6 +667,12 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
     // their CSS; read them, but the name is no new element.
     let closing = s.get(start) == Some(&b'/') && s.get(start + 1).is_some_and(|&b| alpha(b));
     let start = start + usize::from(closing);
+    // `<:vmlframe`: an empty namespace prefix.
+    let start = start
+        + usize::from(s.get(start) == Some(&b':') && s.get(start + 1).is_some_and(|&b| alpha(b)));
+    if !closing && spaced_tag(s, start) {
+        add(out, &rules::XSS_TAG);
+    }
     let mut k = start;
     while k < n && (s[k].is_ascii_alphanumeric() || matches!(s[k], b':' | b'-' | b'_')) {
         k += 1;
@@ -827,14 +888,11 @@ fn scan_colon(s: &[u8], i: usize, out: &mut Vec<&'static Rule>) {
     {
         // URL parsers drop tabs and newlines anywhere (`j⏎a⏎v⏎a…:⏎a⏎l…`):
         // when the scheme itself was split, so may the rest be.
-        let split = !matches!(s[i - 1], b't' | b'a' | b'l');
-        let solid = next_solid
-            || (split
-                && s[i + 1..]
-                    .iter()
-                    .find(|&&b| !matches!(b, b'\t' | b'\n' | b'\r'))
-                    .is_some_and(|&b| b > b' '));
-        if solid {
+        // (`ja&tab;vascript:` is no prose, whatever follows.)
+        let split = s[i.saturating_sub(14)..i]
+            .iter()
+            .any(|&b| matches!(b, b'\t' | b'\n' | b'\r'));
+        if next_solid || split {
             add(out, &rules::XSS_JS_URI);
         }
         return;
