@@ -41,7 +41,7 @@ pub(crate) fn normalize(value: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
             }
         }
     }
-    if cur.iter().any(|&b| b == 0xef || b == 0xe2) {
+    if memchr::memchr2(0xef, 0xe2, &cur).is_some() {
         cur = fold_unicode(&cur);
     }
     if cur.contains(&0) {

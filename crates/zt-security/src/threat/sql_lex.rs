@@ -400,15 +400,20 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
     Some(toks)
 }
 
-/// The hash kept in [`Tok::h`] for a word (FNV-1a).
+/// The hash kept in [`Tok::h`] for a word: its length and its first and
+/// last four bytes (exact up to eight bytes; longer words that differ only
+/// in the middle collide, which costs nothing here).
 pub(crate) const fn word_hash(w: &[u8]) -> u32 {
-    let mut h = 0x811c_9dc5_u32;
+    let n = w.len();
+    let mut head = 0u32;
+    let mut tail = 0u32;
     let mut i = 0;
-    while i < w.len() {
-        h = (h ^ w[i] as u32).wrapping_mul(0x0100_0193);
+    while i < 4 && i < n {
+        head |= (w[i] as u32) << (8 * i);
+        tail |= (w[n - 1 - i] as u32) << (8 * i);
         i += 1;
     }
-    h
+    (head.wrapping_mul(0x9e37_79b1) ^ tail.rotate_left(16) ^ n as u32).wrapping_mul(0x85eb_ca77)
 }
 
 /// Is token `i` the word `w`?

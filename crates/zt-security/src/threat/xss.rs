@@ -308,42 +308,44 @@ fn context_break(s: &[u8]) -> bool {
 /// `a=prompt,a(1)`, `$=alert</script>`: a sink function assigned to a name
 /// that is then called, or handed to a script that ends right there.
 fn sink_alias(s: &[u8]) -> bool {
-    for sink in [&b"alert"[..], b"prompt", b"confirm", b"eval"] {
-        for p in memchr::memmem::find_iter(s, sink) {
-            let e = p + sink.len();
-            if s.get(e)
-                .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
-            {
-                continue;
-            }
-            let head = s[..p].trim_ascii_end();
-            let Some(before_eq) = head.strip_suffix(b"=") else {
-                continue;
-            };
-            if before_eq.ends_with(b"=") || before_eq.ends_with(b"!") {
-                continue; // `==alert`, `!=alert` compare
-            }
-            let before_eq = before_eq.trim_ascii_end();
-            let v = before_eq
-                .iter()
-                .rev()
-                .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
-                .count();
-            if v == 0 {
-                continue;
-            }
-            let name = &before_eq[before_eq.len() - v..];
-            let tail = &s[e..];
-            if tail.trim_ascii_start().starts_with(b"</script") {
-                return true;
-            }
-            let called = memchr::memmem::find_iter(tail, name).any(|q| {
-                let boundary = q == 0 || !tail[q - 1].is_ascii_alphanumeric();
-                boundary && matches!(tail.get(q + name.len()), Some(b'(' | b'`'))
-            });
-            if called {
-                return true;
-            }
+    for eq in memchr::memchr_iter(b'=', s) {
+        let p = eq + 1 + s[eq + 1..].iter().take_while(|&&b| b <= b' ').count();
+        let Some(sink) = [&b"alert"[..], b"prompt", b"confirm", b"eval"]
+            .into_iter()
+            .find(|w| s[p..].starts_with(w))
+        else {
+            continue;
+        };
+        let e = p + sink.len();
+        if s.get(e)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        {
+            continue;
+        }
+        let before_eq = &s[..eq];
+        if before_eq.ends_with(b"=") || before_eq.ends_with(b"!") {
+            continue; // `==alert`, `!=alert` compare
+        }
+        let before_eq = before_eq.trim_ascii_end();
+        let v = before_eq
+            .iter()
+            .rev()
+            .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
+            .count();
+        if v == 0 {
+            continue;
+        }
+        let name = &before_eq[before_eq.len() - v..];
+        let tail = &s[e..];
+        if tail.trim_ascii_start().starts_with(b"</script") {
+            return true;
+        }
+        let called = memchr::memmem::find_iter(tail, name).any(|q| {
+            let boundary = q == 0 || !tail[q - 1].is_ascii_alphanumeric();
+            boundary && matches!(tail.get(q + name.len()), Some(b'(' | b'`'))
+        });
+        if called {
+            return true;
         }
     }
     false
