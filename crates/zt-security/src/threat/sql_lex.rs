@@ -59,7 +59,7 @@ pub(crate) struct Tok {
     /// Whitespace or a comment preceded this token.
     pub spaced: bool,
     /// For words, a hash of their bytes (`a=a` compares a column with
-    /// itself); 0 for other tokens.
+    /// itself); for strings, their first body byte; 0 for other tokens.
     pub h: u32,
 }
 
@@ -389,10 +389,11 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                 T::Other
             }
         };
-        let h = if matches!(t, T::Word(_)) {
-            word_hash(&s[start..i])
-        } else {
-            0
+        let h = match t {
+            T::Word(_) => word_hash(&s[start..i]),
+            // A string's first body byte (`'$.a'` is a JSON path).
+            T::Str { .. } => s.get(start + 1).map_or(0, |&b| u32::from(b)),
+            _ => 0,
         };
         toks.push(Tok { t, spaced, h });
         spaced = false;

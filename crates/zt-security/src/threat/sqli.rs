@@ -1127,6 +1127,11 @@ fn json_operator_expr(ts: &[Tok], i: usize) -> bool {
         k += 1;
     }
     let ops = k - op_start;
+    // `'{"a":2}' < '$.c[2].f' = 7`: a JSON document compared through a path.
+    let json_doc = matches!(ts[i].h, 0x7b | 0x5b); // `{`, `[`
+    if json_doc && ops == 1 && pg_str(k) && ts[k].h == u32::from(b'$') {
+        return true;
+    }
     // `?| array['a','name']`
     let next_str = pg_str(k)
         || (kw(ts, k) == Some(Kw::Ident) && t(ts, k + 1) == Some(T::Other))

@@ -173,6 +173,9 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     if context_break(s) {
         add(out, &rules::XSS_CONTEXT_BREAK);
     }
+    if js_import(s) {
+        add(out, &rules::XSS_JS_CALL);
+    }
     if s.contains(&b'=') && sink_alias(s) {
         add(out, &rules::XSS_JS_CALL);
     }
@@ -259,6 +262,40 @@ fn high_bit_tag(s: &[u8]) -> bool {
         let a = a + usize::from(s.get(a) == Some(&b'/'));
         let w = s[a..].iter().take_while(|&&c| alpha(c)).count();
         w > 0 && (s.get(a + w) == Some(&0xbe) || s[a + w..].starts_with(b"\\xbe"))
+    })
+}
+
+/// `import { a } from "./x.js"`, `import x from '//evil/x.js'`,
+/// `import('//evil/x.js')`: loading a script module.
+fn js_import(s: &[u8]) -> bool {
+    memchr::memmem::find_iter(s, b"import").any(|p| {
+        if p > 0 && (s[p - 1].is_ascii_alphanumeric() || s[p - 1] == b'_' || s[p - 1] == b'.') {
+            return false;
+        }
+        let rest = s[p + 6..].trim_ascii_start();
+        match rest.first() {
+            Some(b'(') => matches!(
+                rest[1..].trim_ascii_start().first(),
+                Some(b'\'' | b'"' | b'`')
+            ),
+            Some(b'{' | b'*') | Some(b'a'..=b'z') if rest.len() < 256 => {
+                // `… from "x"` with the module path right after.
+                super::normalize::find(rest, b" from ").is_some_and(|f| {
+                    let head = &rest[..f];
+                    let clause = head.first() != Some(&b'{') || head.contains(&b'}');
+                    let words = head.split(|&b| b == b' ').filter(|w| !w.is_empty()).count();
+                    let path = rest[f + 6..].trim_ascii_start();
+                    let module = path.len() > 1
+                        && matches!(path[0], b'\'' | b'"')
+                        && (matches!(path[1], b'.' | b'/')
+                            || path[1..].starts_with(b"http")
+                            || super::normalize::find(&path[..path.len().min(128)], b".js")
+                                .is_some());
+                    clause && words <= 8 && module
+                })
+            }
+            _ => false,
+        }
     })
 }
 
@@ -388,7 +425,12 @@ fn computed_global_call(s: &[u8]) -> bool {
         let literal_key = key
             .iter()
             .any(|&b| matches!(b, b'\'' | b'"' | b'!' | b'/' | b'`'));
-        (!this || literal_key) && s[i + close + 1..].trim_ascii_start().first() == Some(&b'(')
+        let called = s[i + close + 1..].trim_ascii_start().first() == Some(&b'(');
+        // `self["\x24"]`: an escaped name needs no call to be a probe.
+        let escaped = !this
+            && (super::normalize::find(key, b"\\x").is_some()
+                || super::normalize::find(key, b"\\u").is_some());
+        ((!this || literal_key) && called) || escaped
     })
 }
 
