@@ -62,7 +62,7 @@ enum Command {
     },
     /// Scan one input per stdin line; prints a JSON line per input.
     Scan {
-        /// Treat inputs as this kind: query, path, header, json, body.
+        /// Treat inputs as this kind: query, query-name, path, header, json, body.
         #[arg(long, default_value = "query")]
         kind: String,
     },

@@ -13,13 +13,14 @@ use zt_security::threat::{Input, InputKind, ThreatScanner};
 fn kind(name: &str) -> Result<InputKind, String> {
     Ok(match name {
         "query" => InputKind::Query,
+        "query-name" => InputKind::QueryName,
         "path" => InputKind::Path,
         "header" => InputKind::Header,
         "json" => InputKind::Json,
         "body" => InputKind::Body,
         other => {
             return Err(format!(
-                "unknown --kind {other:?} (query, path, header, json, body)"
+                "unknown --kind {other:?} (query, query-name, path, header, json, body)"
             ));
         }
     })

@@ -346,7 +346,7 @@ fn verdict_names_the_input_and_truncates_the_payload() {
     let long = format!("' union select {} from users--", "a,".repeat(200));
     let json =
         serde_json::json!({"messages": [{"role": "user", "content": "<script>alert(1)</script>"}]});
-    let uri: http::Uri = format!("/search?q={}&page=2", "1%20or%20true")
+    let uri: http::Uri = format!("/search?q={}&page=2&user[$ne]=1", "1%20or%20true")
         .parse()
         .unwrap();
     let mut headers = http::HeaderMap::new();
@@ -355,6 +355,11 @@ fn verdict_names_the_input_and_truncates_the_payload() {
     assert!(v.blocked);
     let locs: Vec<&str> = v.findings.iter().map(|f| f.location.as_str()).collect();
     assert!(locs.contains(&"query:q"), "{locs:?}");
+    assert!(locs.contains(&"query-name:user[$ne]"), "{locs:?}");
+    assert!(
+        !locs.iter().any(|l| l.starts_with("query:page")),
+        "{locs:?}"
+    );
     assert!(locs.contains(&"header:user-agent"), "{locs:?}");
     assert!(locs.contains(&"json:$.messages[0].content"), "{locs:?}");
     let f = s.scan_input(&Input::json("$.x", &long)).unwrap();

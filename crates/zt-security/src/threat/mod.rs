@@ -58,6 +58,9 @@ use serde::Serialize;
 pub enum InputKind {
     /// A query-string parameter (`+` decodes to a space).
     Query,
+    /// A query-string parameter's name (`id[$ne]`, `<script>`), decoded
+    /// like a value.
+    QueryName,
     /// The URL path.
     Path,
     /// A request header.
@@ -126,6 +129,7 @@ impl<'a> Input<'a> {
         match self.kind {
             InputKind::Path => "path".to_string(),
             InputKind::Query => format!("query:{}", self.name),
+            InputKind::QueryName => format!("query-name:{}", self.name),
             InputKind::Header => format!("header:{}", self.name.to_ascii_lowercase()),
             InputKind::Json => format!("json:{}", self.name),
             InputKind::Body => format!("body:{}", self.name),
@@ -220,7 +224,8 @@ impl ThreatScanner {
         if raw.is_empty() {
             return out;
         }
-        let norm = normalize::normalize(raw, kind == InputKind::Query);
+        let query = matches!(kind, InputKind::Query | InputKind::QueryName);
+        let norm = normalize::normalize(raw, query);
         sqli::detect(&norm, &mut out);
         if let Some(v) = normalize::sql_variant(&norm) {
             sqli::detect(&v, &mut out);
@@ -229,7 +234,7 @@ impl ThreatScanner {
         // reads them as spaces (`1%00union%00select`): look once more.
         if raw.contains(&0) || normalize::find(raw, b"%00").is_some() {
             let spaced: Vec<u8> = normalize::spaced_nulls(raw);
-            let norm2 = normalize::normalize(&spaced, kind == InputKind::Query);
+            let norm2 = normalize::normalize(&spaced, query);
             sqli::detect(&norm2, &mut out);
         }
         // Fast path: no tag, URI, call, attribute or template byte, no XSS.
@@ -244,7 +249,7 @@ impl ThreatScanner {
                     .is_some_and(|w| w.eq_ignore_ascii_case(b"ad"))
             })
         };
-        if kind == InputKind::Query && utf7() {
+        if query && utf7() {
             xss::detect(&normalize::normalize(raw, false), &mut out);
         }
         if kind == InputKind::Json && !out.iter().any(|r| INJECTION_SHAPED.contains(&r.id)) {

@@ -1,5 +1,5 @@
-//! Collecting the inputs of an HTTP request: path, query parameters,
-//! selected headers and the string values of a JSON body.
+//! Collecting the inputs of an HTTP request: path, query parameter names
+//! and values, selected headers and the string values of a JSON body.
 
 use super::{Input, InputKind, ThreatScanner, Verdict};
 use serde_json::Value;
@@ -17,6 +17,12 @@ pub fn scan_request(
         for pair in q.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             inputs.push(Input::query(name, value));
+            // Names carry payloads too (`user[$ne]=1`, `?<svg/onload=…>`).
+            inputs.push(Input {
+                kind: InputKind::QueryName,
+                name,
+                value: name,
+            });
         }
     }
     for name in &scanner.config().headers {
