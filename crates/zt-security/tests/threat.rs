@@ -183,6 +183,8 @@ fn benign_traps_pass() {
         "1 + 1 = 2 (a+b)",
         "I import goods from \"China\": the price (in $) is ok",
         "import (and perhaps wait around",
+        "we do (1) or (2); do (you) agree?",
+        "select @bob for the team",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -330,6 +332,11 @@ fn known_evasions_are_detected() {
         "self[\"\\x24\"]",
         "import { sayHi, sayBye } from \"./greeting.js\";",
         "import('//evil.example/x.js')",
+        // libinjection data lines outside the committed sample.
+        "1;do (1=1)",
+        "TRUE DIV(SELECT ((ORD(LEFT",
+        "select @version foo",
+        "<<scr\\0ipt/src=http://evil.example/x.js></script",
     ];
     for e in evasions {
         assert!(

@@ -537,14 +537,24 @@ fn select_sql_head(ts: &[Tok], i: usize) -> bool {
         Some(T::Word(Kw::Case)) => kw(ts, i + 1) == Some(Kw::When),
         Some(T::Word(Kw::Top)) => t(ts, i + 1) == Some(T::Num),
         Some(T::LParen) => {
-            kw(ts, i + 1) == Some(Kw::Case)
-                || matches!(t(ts, i + 1), Some(T::Word(Kw::Func | Kw::TimeFunc)))
-                    && is_call(ts, i + 1)
+            // `(select ((ord(left(`
+            let k = i
+                + 1
+                + ts[i + 1..]
+                    .iter()
+                    .take(8)
+                    .take_while(|x| x.t == T::LParen)
+                    .count();
+            kw(ts, k) == Some(Kw::Case)
+                || matches!(t(ts, k), Some(T::Word(Kw::Func | Kw::TimeFunc))) && is_call(ts, k)
         }
-        Some(T::Var { .. }) => matches!(
-            t(ts, i + 1),
-            None | Some(T::Str { .. } | T::Comma | T::Comment)
-        ),
+        // `select @version foo` (an alias ends it)
+        Some(T::Var { .. }) => {
+            matches!(
+                t(ts, i + 1),
+                None | Some(T::Str { .. } | T::Comma | T::Comment)
+            ) || (kw(ts, i + 1) == Some(Kw::Ident) && i + 2 == ts.len())
+        }
         Some(T::Num | T::Str { ws: false, .. })
             if matches!(t(ts, i + 1), Some(T::Comma | T::Cmp)) && t(ts, i + 2).is_some() =>
         {
@@ -659,6 +669,12 @@ fn tautology(ts: &[Tok], i: usize) -> bool {
 fn stmt_start(ts: &[Tok], i: usize) -> bool {
     if grant(ts, i) || show_statement(ts, i) {
         return true;
+    }
+    // MySQL `do (1=1)`, `do sleep(5)`: evaluate and discard.
+    if is_word_tok(ts, i, b"do") {
+        let k = i + 1 + usize::from(t(ts, i + 1) == Some(T::LParen));
+        return (k > i + 1 && tautology(ts, k))
+            || (matches!(kw(ts, k), Some(Kw::Func | Kw::TimeFunc)) && is_call(ts, k));
     }
     match kw(ts, i) {
         Some(Kw::Select) => select_has_args(ts, i),

@@ -721,6 +721,20 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
     while k < n && (s[k].is_ascii_alphanumeric() || matches!(s[k], b':' | b'-' | b'_')) {
         k += 1;
     }
+    // `<scr\0ipt`: a null byte spelled as an escape inside the name.
+    if s[k..].starts_with(b"\\0") && s.get(k + 2).is_some_and(|&b| alpha(b)) && k > start {
+        let mut joined = s[start..k].to_vec();
+        let mut e = k + 2;
+        while e < n && alpha(s[e]) && joined.len() < 16 {
+            joined.push(s[e]);
+            e += 1;
+        }
+        if joined == b"script" {
+            add(out, &rules::XSS_SCRIPT);
+        } else if DANGEROUS_TAGS.contains(&joined.as_slice()) {
+            add(out, &rules::XSS_TAG);
+        }
+    }
     if s.get(start) == Some(&b'?') {
         // `<?xml-stylesheet href=…?>`, `<?import implementation=…>`.
         let pi = &s[start + 1..];
