@@ -185,6 +185,9 @@ fn benign_traps_pass() {
         "import (and perhaps wait around",
         "we do (1) or (2); do (you) agree?",
         "select @bob for the team",
+        "go where you like it",
+        "50%off and 20%discount",
+        "C#\nnext line about F#\nand more",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -337,6 +340,11 @@ fn known_evasions_are_detected() {
         "TRUE DIV(SELECT ((ORD(LEFT",
         "select @version foo",
         "<<scr\\0ipt/src=http://evil.example/x.js></script",
+        // sqlmap tamper scripts (percentage, equaltolike, space2hash).
+        "1) as ndgd w%h%e%r%e 2367=2367 o%r 8156=(s%e%l%e%c%t count(*) f%r%o%m users)--",
+        "1' where 8635 LIKE 8635 order by 1--",
+        "1,iif(6625 LIKE 6625,1,1/0)",
+        "1'+(select%23%0aijoh%23%0awhere%23%0a7145=7145%23%0aorder%23%0aby%23%0a1--",
     ];
     for e in evasions {
         assert!(

@@ -76,10 +76,14 @@ pub(crate) fn spaced_nulls(value: &[u8]) -> Vec<u8> {
 /// A second reading of normalised `s` for the SQL tokeniser, when it differs:
 /// comments inside a word removed (`uni/**/on sel/**/ect`, which filters that
 /// strip comments turn into `union select`), C/JS escapes of ASCII decoded
-/// (`\x27union select`, `\u0027 or 1=1`) and doubled double quotes
-/// collapsed (`"hi"") or (""a""=""a"`, a payload escaped for CSV).
+/// (`\x27union select`, `\u0027 or 1=1`), doubled double quotes
+/// collapsed (`"hi"") or (""a""=""a"`, a payload escaped for CSV) and a
+/// stray `%` inside a word dropped (`%S%E%L%E%C%T`, which IIS reads as
+/// `SELECT`).
 pub(crate) fn sql_variant(s: &[u8]) -> Option<Vec<u8>> {
-    if find(s, b"/*").is_none() && memchr::memchr(b'\\', s).is_none() && find(s, b"\"\"").is_none()
+    if find(s, b"/*").is_none()
+        && memchr::memchr2(b'\\', b'%', s).is_none()
+        && find(s, b"\"\"").is_none()
     {
         return None;
     }
@@ -122,6 +126,11 @@ pub(crate) fn sql_variant(s: &[u8]) -> Option<Vec<u8>> {
                 i += len;
                 continue;
             }
+        } else if b == b'%' && word(i.checked_sub(1)) && word(Some(i + 1)) {
+            // `%S%E%L%E%C%T`: IIS/ASP drop a `%` that starts no escape.
+            changed = true;
+            i += 1;
+            continue;
         } else if b == b'"'
             && s.get(i + 1) == Some(&b'"')
             && (word(i.checked_sub(1)) || word(Some(i + 2)))

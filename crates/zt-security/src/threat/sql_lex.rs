@@ -244,6 +244,8 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                 let ctx_ok = toks.last().is_some_and(|p| match p.t {
                     T::Str { .. } | T::Num | T::RParen | T::Var { .. } | T::Cmp | T::Semi => true,
                     // `union#` ends a keyword; `or#` may end a word like `color#`.
+                    // `ijoh#⏎where`: an empty comment used as a space.
+                    T::Word(Kw::Ident) => multiline && matches!(next, Some(b'\n' | b'\r')),
                     T::Word(k) => {
                         k != Kw::Ident
                             && (spaced

@@ -521,7 +521,10 @@ fn nested_arg(ts: &[Tok], a: usize) -> bool {
     match t(ts, a) {
         Some(T::Word(Kw::Func | Kw::TimeFunc)) => is_call(ts, a),
         Some(T::Word(Kw::Table)) => niladic(a),
-        Some(T::Num) => t(ts, a + 1) == Some(T::Cmp) && t(ts, a + 2) == Some(T::Num),
+        Some(T::Num) => {
+            (t(ts, a + 1) == Some(T::Cmp) && t(ts, a + 2) == Some(T::Num))
+                || literal_like(ts, a, a + 1)
+        }
         _ => false,
     }
 }
@@ -564,7 +567,10 @@ fn select_sql_head(ts: &[Tok], i: usize) -> bool {
         Some(T::Num | T::Str { ws: false, .. } | T::Word(Kw::Ident)) => {
             kw(ts, i + 1) == Some(Kw::Where)
                 && operand_end(ts, i + 2).is_some_and(|e| {
-                    t(ts, e) == Some(T::Cmp) && is_literal(t(ts, i + 2)) && is_literal(t(ts, e + 1))
+                    (t(ts, e) == Some(T::Cmp)
+                        && is_literal(t(ts, i + 2))
+                        && is_literal(t(ts, e + 1)))
+                        || literal_like(ts, i + 2, e)
                 })
         }
         _ => false,
@@ -779,7 +785,13 @@ fn clause_at(ts: &[Tok], i: usize) -> bool {
 }
 
 fn logic_operand_cmp(ts: &[Tok], i: usize) -> bool {
-    operand_end(ts, i).is_some_and(|e| matches!(t(ts, e), Some(T::Cmp)))
+    operand_end(ts, i).is_some_and(|e| matches!(t(ts, e), Some(T::Cmp)) || literal_like(ts, i, e))
+}
+
+/// `7145 like 7145`: literals compared with LIKE (sqlmap's `equaltolike`).
+fn literal_like(ts: &[Tok], a: usize, e: usize) -> bool {
+    let lit = |k: usize| matches!(t(ts, k), Some(T::Num | T::Str { ws: false, .. }));
+    e == a + 1 && lit(a) && kw(ts, e) == Some(Kw::Like) && lit(e + 1)
 }
 
 /// Bare (numeric) context: `1 or true`, `1*1--`, `1 order by 2`.
