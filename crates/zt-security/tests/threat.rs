@@ -188,6 +188,7 @@ fn benign_traps_pass() {
         "go where you like it",
         "50%off and 20%discount",
         "C#\nnext line about F#\nand more",
+        "caf\u{e9}'s menu and na\u{ef}ve \"quotes\"",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -345,6 +346,11 @@ fn known_evasions_are_detected() {
         "1' where 8635 LIKE 8635 order by 1--",
         "1,iif(6625 LIKE 6625,1,1/0)",
         "1'+(select%23%0aijoh%23%0awhere%23%0a7145=7145%23%0aorder%23%0aby%23%0a1--",
+        "%23%0a(%23%0aBINARY%23%0a(%23%0a1%23%0aOR%23%0a1)%23%0a)%23%0a%23%0a--",
+        "%a0(%a0BINARY%a0(%a01%a0OR%a01)%a0)%a0%a0--",
+        "1/**/u%N%i%O%n/**/s%E%L%e%C%t/**/1,2,3/**/f%R%o%M/**/jos_users--",
+        "a%bf%27%bf%2712%bf%27 and pi()=pi()--",
+        "|| '{\"a\":\"b\"}' ? 'a'",
     ];
     for e in evasions {
         assert!(

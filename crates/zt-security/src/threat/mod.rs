@@ -227,8 +227,10 @@ impl ThreatScanner {
         let query = matches!(kind, InputKind::Query | InputKind::QueryName);
         let norm = normalize::normalize(raw, query);
         sqli::detect(&norm, &mut out);
-        if let Some(v) = normalize::sql_variant(&norm) {
-            sqli::detect(&v, &mut out);
+        for join_comments in [false, true] {
+            if let Some(v) = normalize::sql_variant(&norm, join_comments) {
+                sqli::detect(&v, &mut out);
+            }
         }
         // Null bytes are dropped for HTML (`<scr\0ipt>`), but a SQL lexer
         // reads them as spaces (`1%00union%00select`): look once more.

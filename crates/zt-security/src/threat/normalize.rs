@@ -79,11 +79,24 @@ pub(crate) fn spaced_nulls(value: &[u8]) -> Vec<u8> {
 /// (`\x27union select`, `\u0027 or 1=1`), doubled double quotes
 /// collapsed (`"hi"") or (""a""=""a"`, a payload escaped for CSV) and a
 /// stray `%` inside a word dropped (`%S%E%L%E%C%T`, which IIS reads as
-/// `SELECT`).
-pub(crate) fn sql_variant(s: &[u8]) -> Option<Vec<u8>> {
-    if find(s, b"/*").is_none()
+/// `SELECT`), and so is a lone multibyte lead byte before a quote (`%bf%27`).
+///
+/// With `join_comments` false, comments stay (the tokeniser reads them as
+/// spaces: `union/**/s%e%l%e%c%t`); with it true they join the word around
+/// them.
+pub(crate) fn sql_variant(s: &[u8], join_comments: bool) -> Option<Vec<u8>> {
+    let stray_high = || {
+        memchr::memchr2_iter(b'\'', b'"', s)
+            .any(|q| q > 0 && s[q - 1] >= 0x80 && !utf8_ends_at(s, q))
+    };
+    let comment = find(s, b"/*").is_some();
+    if join_comments && !comment {
+        return None;
+    }
+    if !comment
         && memchr::memchr2(b'\\', b'%', s).is_none()
         && find(s, b"\"\"").is_none()
+        && !stray_high()
     {
         return None;
     }
@@ -99,14 +112,16 @@ pub(crate) fn sql_variant(s: &[u8]) -> Option<Vec<u8>> {
     };
     let mut out: Vec<u8> = Vec::new();
     let mut changed = false;
+    let mut joined = false;
     let mut i = 0;
     while i < s.len() {
         let b = s[i];
-        if b == b'/' && glued_comment(i) {
+        if join_comments && b == b'/' && glued_comment(i) {
             if let Some(p) = find(&s[i + 2..], b"*/") {
                 let end = i + 2 + p + 2;
                 if s.get(end).is_some_and(|&c| super::sql_lex::is_word(c)) {
                     changed = true;
+                    joined = true;
                     i = end;
                     continue;
                 }
@@ -126,6 +141,13 @@ pub(crate) fn sql_variant(s: &[u8]) -> Option<Vec<u8>> {
                 i += len;
                 continue;
             }
+        } else if b >= 0x80 && matches!(s.get(i + 1), Some(b'\'' | b'"')) && !utf8_ends_at(s, i + 1)
+        {
+            // `%bf%27`: a lone multibyte lead before a quote, which an
+            // `addslashes` backslash completes into a GBK character.
+            changed = true;
+            i += 1;
+            continue;
         } else if b == b'%' && word(i.checked_sub(1)) && word(Some(i + 1)) {
             // `%S%E%L%E%C%T`: IIS/ASP drop a `%` that starts no escape.
             changed = true;
@@ -143,7 +165,17 @@ pub(crate) fn sql_variant(s: &[u8]) -> Option<Vec<u8>> {
         out.push(b);
         i += 1;
     }
-    changed.then_some(out)
+    (changed && (joined || !join_comments)).then_some(out)
+}
+
+/// Does a complete UTF-8 character end right before `end`?
+fn utf8_ends_at(s: &[u8], end: usize) -> bool {
+    (1..=4).any(|len| {
+        end >= len && {
+            let c = &s[end - len..end];
+            std::str::from_utf8(c).is_ok_and(|t| t.chars().count() == 1) && c[0] >= 0x80
+        }
+    })
 }
 
 /// The full normalised text (for logging and tests), with whitespace runs

@@ -117,7 +117,7 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
             }
             // A Latin-1 (or UTF-8 `c2 a0`) no-break space: MySQL and
             // browsers read it as whitespace (`1%a0union%a0select`).
-            0xa0 if i == 0 || s[i - 1] < 0x80 => {
+            0xa0 if i == 0 || s[i - 1] < 0x80 || s[i - 1] == 0xa0 => {
                 spaced = true;
                 i += 1;
                 continue;
@@ -241,21 +241,26 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                         more
                     }
                 };
-                let ctx_ok = toks.last().is_some_and(|p| match p.t {
-                    T::Str { .. } | T::Num | T::RParen | T::Var { .. } | T::Cmp | T::Semi => true,
-                    // `union#` ends a keyword; `or#` may end a word like `color#`.
-                    // `ijoh#⏎where`: an empty comment used as a space.
-                    T::Word(Kw::Ident) => multiline && matches!(next, Some(b'\n' | b'\r')),
-                    T::Word(k) => {
-                        k != Kw::Ident
-                            && (spaced
-                                || i == 0
-                                || !next.is_some_and(is_word)
-                                || multiline
-                                || matches!(k, Kw::True | Kw::False | Kw::Null))
-                    }
-                    _ => false,
-                });
+                // `#⏎(select…`, `(#⏎1`: an empty comment is a space.
+                let lead_blank = multiline && matches!(next, Some(b'\n' | b'\r'));
+                let ctx_ok = lead_blank
+                    || toks.last().is_some_and(|p| match p.t {
+                        T::Str { .. } | T::Num | T::RParen | T::Var { .. } | T::Cmp | T::Semi => {
+                            true
+                        }
+                        // `union#` ends a keyword; `or#` may end a word like `color#`.
+                        // `ijoh#⏎where`: an empty comment used as a space.
+                        T::Word(Kw::Ident) => multiline && matches!(next, Some(b'\n' | b'\r')),
+                        T::Word(k) => {
+                            k != Kw::Ident
+                                && (spaced
+                                    || i == 0
+                                    || !next.is_some_and(is_word)
+                                    || multiline
+                                    || matches!(k, Kw::True | Kw::False | Kw::Null))
+                        }
+                        _ => false,
+                    });
                 // `#1` is a number sign, but `or true#1` ends a boolean.
                 let digit_next = next.is_some_and(|c| c.is_ascii_digit())
                     && !toks

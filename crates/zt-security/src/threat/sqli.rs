@@ -914,7 +914,8 @@ fn scan_bare(ts: &[Tok], out: &mut Vec<&'static Rule>) {
 /// A value that *starts* where a query continues: `or 1=1`, ` order by 3`,
 /// `having 1=1`, `and connection_id()=connection_id()`.
 fn scan_lead(ts: &[Tok], out: &mut Vec<&'static Rule>) {
-    let s0 = usize::from(matches!(kw(ts, 0), Some(Kw::Or | Kw::And)));
+    let s0 =
+        usize::from(matches!(kw(ts, 0), Some(Kw::Or | Kw::And)) || t(ts, 0) == Some(T::LogicOp));
     if json_operator_expr(ts, s0) {
         add(out, &rules::SQLI_BOOLEAN);
     }
