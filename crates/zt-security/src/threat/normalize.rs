@@ -89,21 +89,28 @@ pub(crate) fn sql_variant(s: &[u8], join_comments: bool) -> Option<Vec<u8>> {
         memchr::memchr2_iter(b'\'', b'"', s)
             .any(|q| q > 0 && s[q - 1] >= 0x80 && !utf8_ends_at(s, q))
     };
+    let word = |i: Option<usize>| {
+        i.and_then(|i| s.get(i))
+            .is_some_and(|&c| super::sql_lex::is_word(c))
+    };
+    // Cheap searches first, so ordinary text (`12% off`, `C:\\dir`) costs
+    // no copy.
     let comment = find(s, b"/*").is_some();
     if join_comments && !comment {
         return None;
     }
-    if !comment
-        && memchr::memchr2(b'\\', b'%', s).is_none()
+    let escape =
+        || memchr::memchr_iter(b'\\', s).any(|i| matches!(s.get(i + 1), Some(b'x' | b'u')));
+    let stray_percent =
+        || memchr::memchr_iter(b'%', s).any(|i| word(i.checked_sub(1)) && word(Some(i + 1)));
+    if !join_comments
+        && !escape()
+        && !stray_percent()
         && find(s, b"\"\"").is_none()
         && !stray_high()
     {
         return None;
     }
-    let word = |i: Option<usize>| {
-        i.and_then(|i| s.get(i))
-            .is_some_and(|&c| super::sql_lex::is_word(c))
-    };
     let glued_comment = |i: usize| {
         s[i..].starts_with(b"/*")
             && i > 0
