@@ -365,8 +365,11 @@ fn known_evasions_are_detected() {
 fn verdict_names_the_input_and_truncates_the_payload() {
     let s = ThreatScanner::default();
     let long = format!("' union select {} from users--", "a,".repeat(200));
-    let json =
-        serde_json::json!({"messages": [{"role": "user", "content": "<script>alert(1)</script>"}]});
+    let json = serde_json::json!({
+        "messages": [{"role": "user", "content": "<script>alert(1)</script>"}],
+        "user": {"$ne": null},
+        "metadata": {"$schema": "https://example.com/s.json"}
+    });
     let uri: http::Uri = format!("/search?q={}&page=2&user[$ne]=1", "1%20or%20true")
         .parse()
         .unwrap();
@@ -383,6 +386,8 @@ fn verdict_names_the_input_and_truncates_the_payload() {
     );
     assert!(locs.contains(&"header:user-agent"), "{locs:?}");
     assert!(locs.contains(&"json:$.messages[0].content"), "{locs:?}");
+    assert!(locs.contains(&"body:$.user[\"$ne\"]"), "{locs:?}");
+    assert!(!locs.iter().any(|l| l.contains("$schema")), "{locs:?}");
     let f = s.scan_input(&Input::json("$.x", &long)).unwrap();
     assert!(f.excerpt.chars().count() <= 64);
     assert!(f.rules.iter().any(|r| r.id == "sqli-union"));
