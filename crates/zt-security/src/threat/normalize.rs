@@ -86,8 +86,9 @@ pub(crate) fn spaced_nulls(value: &[u8]) -> Vec<u8> {
 /// them.
 pub(crate) fn sql_variant(s: &[u8], join_comments: bool) -> Option<Vec<u8>> {
     let stray_high = || {
-        memchr::memchr2_iter(b'\'', b'"', s)
-            .any(|q| q > 0 && s[q - 1] >= 0x80 && !utf8_ends_at(s, q))
+        !s.is_ascii()
+            && memchr::memchr2_iter(b'\'', b'"', s)
+                .any(|q| q > 0 && s[q - 1] >= 0x80 && !utf8_ends_at(s, q))
     };
     let word = |i: Option<usize>| {
         i.and_then(|i| s.get(i))
