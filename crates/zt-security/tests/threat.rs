@@ -189,6 +189,7 @@ fn benign_traps_pass() {
         "50%off and 20%discount",
         "C#\nnext line about F#\nand more",
         "caf\u{e9}'s menu and na\u{ef}ve \"quotes\"",
+        "the level (alert) is high",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -351,6 +352,9 @@ fn known_evasions_are_detected() {
         "1/**/u%N%i%O%n/**/s%E%L%e%C%t/**/1,2,3/**/f%R%o%M/**/jos_users--",
         "a%bf%27%bf%2712%bf%27 and pi()=pi()--",
         "|| '{\"a\":\"b\"}' ? 'a'",
+        "(alert)(1)",
+        "[1].find(alert)",
+        "<xml:namespace prefix=\"t\">",
     ];
     for e in evasions {
         assert!(

@@ -173,7 +173,7 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     if context_break(s) {
         add(out, &rules::XSS_CONTEXT_BREAK);
     }
-    if js_import(s) {
+    if js_import(s) || sink_as_value(s) {
         add(out, &rules::XSS_JS_CALL);
     }
     if s.contains(&b'=') && sink_alias(s) {
@@ -262,6 +262,41 @@ fn high_bit_tag(s: &[u8]) -> bool {
         let a = a + usize::from(s.get(a) == Some(&b'/'));
         let w = s[a..].iter().take_while(|&&c| alpha(c)).count();
         w > 0 && (s.get(a + w) == Some(&0xbe) || s[a + w..].starts_with(b"\\xbe"))
+    })
+}
+
+/// `(alert)(1)`, `[1].find(alert)`, `setTimeout(alert)`: a sink function
+/// passed around as a value and called indirectly.
+fn sink_as_value(s: &[u8]) -> bool {
+    const CALLERS: &[&[u8]] = &[
+        b".find",
+        b".map",
+        b".foreach",
+        b".filter",
+        b".some",
+        b".every",
+        b".call",
+        b".apply",
+        b"settimeout",
+        b"setinterval",
+        b".then",
+        b".sort",
+        b".reduce",
+    ];
+    memchr::memchr_iter(b'(', s).any(|p| {
+        let rest = &s[p + 1..];
+        let Some(sink) = [&b"alert"[..], b"prompt", b"confirm", b"eval"]
+            .into_iter()
+            .find(|w| rest.starts_with(w))
+        else {
+            return false;
+        };
+        if rest.get(sink.len()) != Some(&b')') {
+            return false;
+        }
+        let called = rest.get(sink.len() + 1) == Some(&b'(');
+        let head = &s[..p];
+        called || CALLERS.iter().any(|c| head.ends_with(c))
     })
 }
 
@@ -770,7 +805,8 @@ fn scan_tag(s: &[u8], start: usize, out: &mut Vec<&'static Rule>) {
     let name = full.rsplit(|&b| b == b':').next().unwrap_or(full);
     if name.len() < full.len() {
         let prefix = full.split(|&b| b == b':').next().unwrap_or(full);
-        if ACTIVE_PREFIXES.contains(&prefix) {
+        // `<xml:namespace prefix=t>`: IE's behaviour-binding declaration.
+        if ACTIVE_PREFIXES.contains(&prefix) || full == b"xml:namespace" {
             add(out, &rules::XSS_TAG);
         }
     }
