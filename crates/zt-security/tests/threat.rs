@@ -74,11 +74,11 @@ fn corpora_detection_and_false_positive_rates() {
             println!("FP {l}  {ids:?}");
         }
     }
-    // Floors just under the measured rates (99.02% / 98.31% / 0.39%);
+    // Floors just under the measured rates (99.10% / 98.50% / 0.39%);
     // libinjection scores 94.92% / 92.95% / 3.59% on the same files. The
-    // detection target (99% on held-out data) is not reached for XSS yet.
-    assert!(sr >= 98.9, "sqli detection {sr}");
-    assert!(xr >= 98.1, "xss detection {xr}");
+    // 99% detection target is not reached for XSS on these files.
+    assert!(sr >= 99.0, "sqli detection {sr}");
+    assert!(xr >= 98.3, "xss detection {xr}");
     assert!(br <= 0.5, "false positives {br}");
 }
 
@@ -91,9 +91,9 @@ fn tuning_and_holdout_halves() {
         let (_, xr) = rate(&half("xss.txt", even));
         let (_, br) = rate(&half("benign.txt", even));
         println!("{label}: sqli {sr:.2}%  xss {xr:.2}%  false positives {br:.2}%");
-        // Measured: even 99.26/98.50/0.26, odd 98.77/98.12/0.51.
-        assert!(sr >= 98.6, "{label} sqli detection {sr}");
-        assert!(xr >= 97.9, "{label} xss detection {xr}");
+        // Measured: even 99.34/98.68/0.26, odd 98.85/98.31/0.51.
+        assert!(sr >= 98.7, "{label} sqli detection {sr}");
+        assert!(xr >= 98.1, "{label} xss detection {xr}");
         assert!(br <= 0.6, "{label} false positives {br}");
     }
 }
