@@ -39,8 +39,7 @@ pub fn scan_request(
     let mut strings: Vec<(String, &str)> = Vec::new();
     let mut operator_keys: Vec<(String, String)> = Vec::new();
     if let Some(v) = json {
-        collect_strings(v, &mut "$".to_string(), &mut strings, 0);
-        collect_operator_keys(v, &mut "$".to_string(), &mut operator_keys, 0);
+        collect_strings(v, &mut "$".to_string(), &mut strings, &mut operator_keys, 0);
     }
     inputs.extend(strings.iter().map(|(p, s)| Input::json(p, s)));
     // `{"password": {"$ne": null}}`: a MongoDB operator where the API
@@ -49,11 +48,14 @@ pub fn scan_request(
     scanner.scan(&inputs)
 }
 
-/// Appends `(json path, value)` for each string under `v` (depth-limited).
+/// Appends `(json path, value)` for each string under `v` to `out`, and
+/// `(json path, "{\"$key\":")` for each object key starting with `$` to
+/// `keys` (depth-limited).
 pub(crate) fn collect_strings<'v>(
     v: &'v Value,
     path: &mut String,
     out: &mut Vec<(String, &'v str)>,
+    keys: &mut Vec<(String, String)>,
     depth: usize,
 ) {
     if depth > 64 {
@@ -65,38 +67,7 @@ pub(crate) fn collect_strings<'v>(
             for (i, item) in items.iter().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                collect_strings(item, path, out, depth + 1);
-                path.truncate(len);
-            }
-        }
-        Value::Object(map) => {
-            for (k, item) in map {
-                let len = path.len();
-                push_key(path, k);
-                collect_strings(item, path, out, depth + 1);
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// `(json path, "{\"$key\":")` for each object key that starts with `$`.
-fn collect_operator_keys(
-    v: &Value,
-    path: &mut String,
-    out: &mut Vec<(String, String)>,
-    depth: usize,
-) {
-    if depth > 64 {
-        return;
-    }
-    match v {
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                collect_operator_keys(item, path, out, depth + 1);
+                collect_strings(item, path, out, keys, depth + 1);
                 path.truncate(len);
             }
         }
@@ -105,9 +76,9 @@ fn collect_operator_keys(
                 let len = path.len();
                 push_key(path, k);
                 if k.starts_with('$') && k.len() <= 32 {
-                    out.push((path.clone(), format!("{{\"{k}\":")));
+                    keys.push((path.clone(), format!("{{\"{k}\":")));
                 }
-                collect_operator_keys(item, path, out, depth + 1);
+                collect_strings(item, path, out, keys, depth + 1);
                 path.truncate(len);
             }
         }

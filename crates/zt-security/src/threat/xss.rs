@@ -79,6 +79,9 @@ const SINKS: &[&[u8]] = &[
     b"atob",
     b"btoa",
 ];
+/// Sinks that run or show a string when called with it: what an injected
+/// alias or callback points at.
+const PLAIN_SINKS: &[&[u8]] = &[b"alert", b"prompt", b"confirm", b"eval"];
 const SINK_PROPS: &[&[u8]] = &[
     b"document.cookie",
     b"document.domain",
@@ -285,10 +288,7 @@ fn sink_as_value(s: &[u8]) -> bool {
     ];
     memchr::memchr_iter(b'(', s).any(|p| {
         let rest = &s[p + 1..];
-        let Some(sink) = [&b"alert"[..], b"prompt", b"confirm", b"eval"]
-            .into_iter()
-            .find(|w| rest.starts_with(w))
-        else {
+        let Some(sink) = PLAIN_SINKS.iter().find(|w| rest.starts_with(w)) else {
             return false;
         };
         if rest.get(sink.len()) != Some(&b')') {
@@ -382,10 +382,7 @@ fn context_break(s: &[u8]) -> bool {
 fn sink_alias(s: &[u8]) -> bool {
     for eq in memchr::memchr_iter(b'=', s) {
         let p = eq + 1 + s[eq + 1..].iter().take_while(|&&b| b <= b' ').count();
-        let Some(sink) = [&b"alert"[..], b"prompt", b"confirm", b"eval"]
-            .into_iter()
-            .find(|w| s[p..].starts_with(w))
-        else {
+        let Some(sink) = PLAIN_SINKS.iter().find(|w| s[p..].starts_with(w)) else {
             continue;
         };
         let e = p + sink.len();
