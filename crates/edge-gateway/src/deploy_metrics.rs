@@ -223,37 +223,12 @@ impl DeploymentMetrics {
         deployment: &str,
         since_ms: u64,
     ) -> Result<MinuteCounts, edge_ports::KvError> {
-        let since_minute = since_ms / 60_000;
-        let pfx = prefix(deployment);
+        let minutes = self.read_minutes(deployment, since_ms).await?;
         let mut total = MinuteCounts::default();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .kv
-                .list(ListOptions::prefix(pfx.clone()).cursor(cursor.take()))
-                .await?;
-            for k in &page.keys {
-                let minute = k
-                    .name
-                    .get(pfx.len()..pfx.len() + 10)
-                    .and_then(|m| m.parse::<u64>().ok());
-                if minute.is_none_or(|m| m < since_minute) {
-                    continue;
-                }
-                if let Some(bytes) = self.kv.get(&k.name).await?
-                    && let Some(c) = MinuteCounts::decode(&bytes)
-                {
-                    total.add(&c);
-                }
-            }
-            if page.list_complete {
-                return Ok(total);
-            }
-            match page.cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(total),
-            }
+        for c in minutes.values() {
+            total.add(c);
         }
+        Ok(total)
     }
 }
 
