@@ -3,8 +3,8 @@
 //!
 //! Each value is normalised (percent-decoding twice, `+` as space in
 //! queries, HTML entities, null bytes, fullwidth and typographic quotes,
-//! case), then tokenised: a small SQL
-//! tokenizer looks for injection *structure* (a quote break followed by a
+//! case), then tokenised: a small SQL tokenizer looks for injection
+//! *structure* (a quote break followed by a
 //! boolean, comment, `union select` or stacked statement; `1 or true`;
 //! `1*1--`; time-delay calls; a value that starts where a query continues,
 //! such as ` order by 3` or `or x=x--`; nested SQL functions; PostgreSQL
@@ -15,9 +15,9 @@
 //! looks for script tags, event handlers, script URIs, CSS that escapes its
 //! declaration, DTD/XXE declarations, raw-text and dangling-markup breaks,
 //! sink calls and sinks hidden behind brackets, comments, escapes, aliases
-//! or template substitutions. Rule severities
-//! add up to an anomaly score (critical 5, error 4, warning 3, notice 2);
-//! the request is blocked at the threshold (5 by default).
+//! or template substitutions. Rule severities add up to an anomaly score
+//! (critical 5, error 4, warning 3, notice 2); the request is blocked at the
+//! threshold (5 by default).
 //!
 //! Rates on the committed corpora (`tests/corpus`, from libinjection and the
 //! OWASP CRS regression tests): 99.1% of SQLi and 98.5% of XSS payloads, 0.39%
