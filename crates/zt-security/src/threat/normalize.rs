@@ -100,8 +100,10 @@ pub(crate) fn sql_variant(s: &[u8], join_comments: bool) -> Option<Vec<u8>> {
     if join_comments && !comment {
         return None;
     }
-    let escape =
-        || memchr::memchr_iter(b'\\', s).any(|i| matches!(s.get(i + 1), Some(b'x' | b'u')));
+    let escape = || {
+        memchr::memchr_iter(b'\\', s)
+            .any(|i| matches!(s.get(i + 1), Some(b'x' | b'u' | b'\'' | b'"')))
+    };
     let stray_percent =
         || memchr::memchr_iter(b'%', s).any(|i| word(i.checked_sub(1)) && word(Some(i + 1)));
     if !join_comments
@@ -147,6 +149,13 @@ pub(crate) fn sql_variant(s: &[u8], join_comments: bool) -> Option<Vec<u8>> {
                 out.push((a * 16 + c).to_ascii_lowercase());
                 changed = true;
                 i += len;
+                continue;
+            }
+            // `\'; desc users; --`: a quote escaped for one layer (JSON,
+            // a JS string) reaches SQL bare.
+            if matches!(s.get(i + 1), Some(b'\'' | b'"')) {
+                changed = true;
+                i += 1;
                 continue;
             }
         } else if b >= 0x80 && matches!(s.get(i + 1), Some(b'\'' | b'"')) && !utf8_ends_at(s, i + 1)
@@ -287,7 +296,7 @@ pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
-fn hex(b: u8) -> Option<u8> {
+pub(crate) fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),

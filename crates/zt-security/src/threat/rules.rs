@@ -168,11 +168,18 @@ rule!(
 );
 rule!(SQLI_HEX, "sqli-hex", Notice, 2, "hex literal");
 rule!(
+    SQLI_HEX_ENCODED,
+    "sqli-hex-encoded",
+    Critical,
+    1,
+    "hex literal that decodes to SQL text (0x77616974666f72… is waitfor…)"
+);
+rule!(
     NOSQL_OPERATOR,
     "nosql-operator",
     Critical,
     1,
-    "MongoDB query operator injected as a key ([$ne], {\"$gt\":, $where:)"
+    "MongoDB query operator injected as a key ([$ne], {\"$gt\":, $where:) or $where JavaScript after a quote break (' && this.password.match(…))"
 );
 rule!(XSS_SCRIPT, "xss-script", Critical, 1, "<script> tag");
 rule!(
@@ -231,6 +238,13 @@ rule!(
     Critical,
     1,
     "markup after closing a raw-text element (</title><img, </textarea></script>) or a URL attribute left open to swallow the page (<img src=\"//evil?)"
+);
+rule!(
+    XSS_URL_OBFUSCATED,
+    "xss-obfuscated-url",
+    Critical,
+    1,
+    "link or source URL with a disguised host: dword/octal/hex IP, userinfo, a non-numeric port or a split scheme (href=\"http://1113982867/\")"
 );
 rule!(
     XSS_JS_BREAK,

@@ -10,7 +10,7 @@
 
 use super::rules::{self, Rule};
 use super::sql_expr::{self, Expr, close_paren, ends_clean, is_call, kw, t};
-use super::sql_lex::{Kw, T, Tok, is_word, is_word_tok, lex};
+use super::sql_lex::{Kw, T, Tok, is_word, is_word_tok, lex, word_hash};
 
 /// Injection structure follows the quote break closely; later tokens in a
 /// quoted reading add cost, not signal (the bare reading sees everything).
@@ -49,6 +49,119 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     if memchr::memchr(b'$', s).is_some() && nosql_operator(s) {
         add(out, &rules::NOSQL_OPERATOR);
     }
+    if nosql_js(s) {
+        add(out, &rules::NOSQL_OPERATOR);
+    }
+    if hex_encoded_sql(s) {
+        add(out, &rules::SQLI_HEX_ENCODED);
+    }
+}
+
+/// `0x77616974666f722064656c6179…` (`waitfor delay…`), or the same in
+/// UTF-16 (`0x730065006c00…`): a hex literal that decodes to SQL text,
+/// for `declare @s … set @s=0x…; exec(@s)` or a filter that decodes hex.
+fn hex_encoded_sql(s: &[u8]) -> bool {
+    const WORDS: &[&[u8]] = &[
+        b"select",
+        b"union",
+        b"waitfor",
+        b"delay",
+        b"exec",
+        b"declare",
+        b"insert",
+        b"update",
+        b"delete",
+        b"drop",
+        b"sleep",
+        b"xp_cmdshell",
+        b"from",
+        b"where",
+    ];
+    memchr::memchr_iter(b'x', s).any(|x| {
+        if x == 0 || s[x - 1] != b'0' {
+            return false;
+        }
+        let p = x - 1;
+        if p > 0 && is_word(s[p - 1]) {
+            return false;
+        }
+        let digits = s[p + 2..]
+            .iter()
+            .take(512)
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        if digits < 16 {
+            return false;
+        }
+        let mut text = [0u8; 256];
+        let mut len = 0;
+        for pair in s[p + 2..p + 2 + digits].chunks_exact(2) {
+            let digit = |b| super::normalize::hex(b).unwrap_or(0);
+            let v = (digit(pair[0]) << 4) | digit(pair[1]);
+            match v {
+                0 => {}
+                b'\t' | b'\n' | b'\r' | 0x20..=0x7e => {
+                    text[len] = v.to_ascii_lowercase();
+                    len += 1;
+                }
+                _ => return false,
+            }
+        }
+        let text = &text[..len];
+        text.split(|&b| !is_word(b)).any(|w| WORDS.contains(&w))
+    })
+}
+
+/// MongoDB `$where` JavaScript after a quote break (`' && this.password
+/// .match(/.*/)//`, `'; return true; var x='`), or a shell call on a
+/// collection (`db.users.insert({…})`).
+fn nosql_js(s: &[u8]) -> bool {
+    memchr::memchr_iter(b'.', s).any(|dot| {
+        let head = &s[..dot];
+        if let Some(head) = head.strip_suffix(b"this") {
+            this_after_break(head.trim_ascii_end())
+        } else if let Some(head) = head.strip_suffix(b"db") {
+            !head.last().is_some_and(|&b| is_word(b) || b == b'.') && shell_call(&s[dot + 1..])
+        } else {
+            false
+        }
+    })
+}
+
+/// `' && this.`, `'||this.`, `=='this.`: `this.` right after a quote break.
+fn this_after_break(head: &[u8]) -> bool {
+    if let Some(h) = head
+        .strip_suffix(b"&&")
+        .or_else(|| head.strip_suffix(b"||"))
+    {
+        return h.trim_ascii_end().ends_with(b"'");
+    }
+    head.strip_suffix(b"'")
+        .is_some_and(|h| h.trim_ascii_end().ends_with(b"=="))
+}
+
+/// `users.insert(`: a collection method after `db.`.
+fn shell_call(rest: &[u8]) -> bool {
+    const METHODS: &[&[u8]] = &[
+        b"find",
+        b"findone",
+        b"insert",
+        b"insertone",
+        b"remove",
+        b"drop",
+        b"update",
+        b"mapreduce",
+        b"aggregate",
+        b"deletemany",
+        b"updatemany",
+    ];
+    let coll = rest.iter().take_while(|&&b| is_word(b)).count();
+    if coll == 0 || rest.get(coll) != Some(&b'.') {
+        return false;
+    }
+    let m = &rest[coll + 1..];
+    let w = m.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    METHODS.contains(&&m[..w]) && m.get(w) == Some(&b'(')
 }
 
 /// `1.e(ascii`, `1.e.tables`, `1.e)`: MySQL reads `1.e` as a number, so it
@@ -419,6 +532,38 @@ fn grant(ts: &[Tok], i: usize) -> bool {
         })
 }
 
+const COPY: u32 = word_hash(b"copy");
+const BACKUP: u32 = word_hash(b"backup");
+
+/// PostgreSQL `copy t from '/etc/passwd'`, `copy (select …) to program`,
+/// MSSQL `backup database master to disk=…`: a statement that reads or
+/// writes server files.
+fn file_statement(ts: &[Tok], i: usize) -> bool {
+    let path = |k: usize| {
+        matches!(t(ts, k), Some(T::Str { .. }))
+            && ts.get(k).is_some_and(|x| matches!(x.h as u8, b'/' | b'\\'))
+    };
+    if is_word_tok(ts, i, b"copy") {
+        let k = if t(ts, i + 1) == Some(T::LParen) {
+            if kw(ts, i + 2) != Some(Kw::Select) {
+                return false;
+            }
+            close_paren(ts, i + 1)
+        } else if kw(ts, i + 1) == Some(Kw::Ident) {
+            i + 2
+        } else {
+            return false;
+        };
+        let dir = kw(ts, k) == Some(Kw::From) || is_word_tok(ts, k, b"to");
+        return dir && (path(k + 1) || is_word_tok(ts, k + 1, b"program"));
+    }
+    is_word_tok(ts, i, b"backup")
+        && (is_word_tok(ts, i + 1, b"database") || is_word_tok(ts, i + 1, b"log"))
+        && kw(ts, i + 2) == Some(Kw::Ident)
+        && is_word_tok(ts, i + 3, b"to")
+        && (is_word_tok(ts, i + 4, b"disk") || is_word_tok(ts, i + 4, b"url"))
+}
+
 /// `; show tables`, `; desc users;`: a MySQL inspection statement.
 fn show_statement(ts: &[Tok], i: usize) -> bool {
     const SHOWN: &[&[u8]] = &[
@@ -493,6 +638,11 @@ fn scan_anywhere(ts: &[Tok], out: &mut Vec<&'static Rule>) {
             }
             T::Hex if i > 0 => add(out, &rules::SQLI_HEX),
             T::Word(Kw::Case) if case_literal_test(ts, i + 1) => add(out, &rules::SQLI_EXPR),
+            T::Word(Kw::Ident)
+                if (ts[i].h == COPY || ts[i].h == BACKUP) && file_statement(ts, i) =>
+            {
+                add(out, &rules::SQLI_DANGER_OBJECT);
+            }
             _ => {}
         }
     }

@@ -651,6 +651,20 @@ fn sink_before(s: &[u8], i: usize) -> Option<usize> {
         let head = s[..st].trim_ascii_end();
         return (head.ends_with(b"new") && st > head.len()).then_some(st);
     }
+    // `eval.call(this, …)`, `alert.apply(…)`: the sink invoked through
+    // Function.prototype.
+    if matches!(word, b"call" | b"apply") && st > 0 && s[st - 1] == b'.' {
+        let mut g = st - 1;
+        while g > 0 && alpha(s[g - 1]) {
+            g -= 1;
+        }
+        let sink = &s[g..st - 1];
+        let clean =
+            g == 0 || !(s[g - 1].is_ascii_alphanumeric() || s[g - 1] == b'_' || s[g - 1] == b'.');
+        return (clean
+            && (PLAIN_SINKS.contains(&sink) || sink == b"settimeout" || sink == b"setinterval"))
+            .then_some(g);
+    }
     if !SINKS.contains(&word) {
         return None;
     }
@@ -663,7 +677,9 @@ fn sink_before(s: &[u8], i: usize) -> Option<usize> {
             while g > 0 && alpha(s[g - 1]) {
                 g -= 1;
             }
-            JS_GLOBALS.contains(&&s[g..st - 1]).then_some(g)
+            // `[].constructor.constructor(…)`: the Function constructor.
+            let function_ctor = word == b"constructor" && &s[g..st - 1] == b"constructor";
+            (JS_GLOBALS.contains(&&s[g..st - 1]) || function_ctor).then_some(g)
         }
         _ => Some(st),
     }
@@ -893,6 +909,9 @@ const URL_ATTRS: &[&[u8]] = &[
 /// Attributes that load code or markup by their value: XML namespaces of
 /// VML/XSLT, external schemas, IE data binding as HTML.
 fn attr_value(attr: &[u8], value: &[u8], out: &mut Vec<&'static Rule>) {
+    if URL_ATTRS.contains(&attr) && obfuscated_url(value) {
+        add(out, &rules::XSS_URL_OBFUSCATED);
+    }
     if attr == b"xmlns" || attr.starts_with(b"xmlns:") {
         let active = [&b"vml"[..], b"xsl", b"urn:schemas-microsoft"]
             .iter()
@@ -918,6 +937,102 @@ fn attr_value(attr: &[u8], value: &[u8], out: &mut Vec<&'static Rule>) {
     } else if attr == b"datasrc" {
         add(out, &rules::XSS_SUSPECT_TAG);
     }
+}
+
+/// `http://1113982867/`, `http://0x42.0x0000066.0x7.0x93/`,
+/// `http://0102.0146.0007.00000223/`, `htt p://6 6.0.0.1/`,
+/// `http://google:ha.ckers.org`, `http://ha.ckers.org@google`: a URL whose
+/// host is disguised from whoever reads the link (the filter-evasion forms
+/// of the XSS cheat sheets). A dotted-quad IP or a trailing dot is no
+/// disguise.
+fn obfuscated_url(value: &[u8]) -> bool {
+    let v = match value.first() {
+        Some(b'"' | b'\'' | b'`') => &value[1..],
+        _ => value,
+    };
+    let v = v.trim_ascii_start();
+    let authority_start = if let Some(rest) = v.strip_prefix(b"//") {
+        rest
+    } else {
+        let Some(c) = v.iter().take(16).position(|&b| b == b':') else {
+            return false;
+        };
+        let scheme = &v[..c];
+        if !v[c + 1..].starts_with(b"//")
+            || !scheme.iter().all(|&b| alpha(b) || b <= b' ')
+            || !scheme.first().is_some_and(|&b| alpha(b))
+        {
+            return false;
+        }
+        // `htt p://`, `h⏎tt⏎p://`: whitespace a URL parser drops.
+        if scheme.iter().any(|&b| b <= b' ') {
+            return true;
+        }
+        &v[c + 3..]
+    };
+    let end = authority_start
+        .iter()
+        .take(256)
+        .position(|&b| {
+            matches!(
+                b,
+                b'/' | b'?' | b'#' | b'\\' | b'"' | b'\'' | b'`' | b'>' | b'<'
+            )
+        })
+        .unwrap_or(authority_start.len().min(256));
+    let authority = &authority_start[..end];
+    // Userinfo: `http://trusted.example@evil/` shows one host, visits another.
+    if authority.contains(&b'@') {
+        return true;
+    }
+    let (host, port) = match authority.first() {
+        // `[::1]:8080`
+        Some(b'[') => match authority.iter().position(|&b| b == b']') {
+            Some(p) => (&authority[..=p], authority[p + 1..].strip_prefix(b":")),
+            None => return false,
+        },
+        _ => match authority.iter().position(|&b| b == b':') {
+            Some(p) => (&authority[..p], Some(&authority[p + 1..])),
+            None => (authority, None),
+        },
+    };
+    // `http://google:ha.ckers.org`, `http://www.gohttp://…`: no port.
+    if port.is_some_and(|p| p.is_empty() || !p.iter().all(u8::is_ascii_digit)) {
+        return true;
+    }
+    numeric_host_disguised(host)
+}
+
+/// A host written as numbers other than a plain dotted quad: one or a few
+/// decimal words (`1113982867`, `127.1`), octal (`0102.`) or hex (`0x42.`)
+/// parts, or numbers split by whitespace (`6 6.0.0.1`).
+fn numeric_host_disguised(host: &[u8]) -> bool {
+    let host = host.strip_suffix(b".").unwrap_or(host);
+    if host.is_empty() {
+        return false;
+    }
+    let mut labels = 0;
+    let mut odd = false;
+    for label in host.split(|&b| b == b'.') {
+        let l = label.trim_ascii();
+        if l.is_empty() {
+            return false;
+        }
+        let hex = l.strip_prefix(b"0x");
+        let ok = match hex {
+            Some(h) => h.iter().all(u8::is_ascii_hexdigit),
+            None => l.iter().all(|&b| b.is_ascii_digit() || b <= b' '),
+        };
+        if !ok {
+            return false;
+        }
+        odd |= hex.is_some()
+            || (l.len() > 1 && l[0] == b'0')
+            || l.iter().any(|&b| b <= b' ')
+            || l.len() > 3;
+        labels += 1;
+    }
+    odd || labels < 4
 }
 
 /// A `style` value that loads something or escapes its declaration:
@@ -983,7 +1098,9 @@ fn scan_colon(s: &[u8], i: usize, out: &mut Vec<&'static Rule>) {
         let split = s[i.saturating_sub(14)..i]
             .iter()
             .any(|&b| matches!(b, b'\t' | b'\n' | b'\r'));
-        if next_solid || split {
+        // `javascript: \\u0061lert`: an escape is no prose either.
+        let escape = s[i + 1..].trim_ascii_start().first() == Some(&b'\\');
+        if next_solid || split || escape {
             add(out, &rules::XSS_JS_URI);
         }
         return;
@@ -1001,6 +1118,7 @@ fn scan_colon(s: &[u8], i: usize, out: &mut Vec<&'static Rule>) {
         .iter()
         .any(|p| rest.starts_with(p))
             || base64_markup(rest)
+            || markup_body(rest)
         {
             add(out, &rules::XSS_DATA_URI);
         }
@@ -1037,6 +1155,13 @@ fn scan_colon(s: &[u8], i: usize, out: &mut Vec<&'static Rule>) {
     {
         add(out, &rules::XSS_CSS);
     }
+}
+
+/// `data:,<svg onload…>`: a data URI without a media type whose body
+/// is markup.
+fn markup_body(rest: &[u8]) -> bool {
+    rest.strip_prefix(b",")
+        .is_some_and(|b| b.trim_ascii_start().first() == Some(&b'<'))
 }
 
 /// A data-URI body (any media type) whose base64 payload decodes to markup:
@@ -1110,12 +1235,7 @@ fn css_view<'b>(s: &[u8], from: usize, buf: &'b mut [u8; CSS_VIEW]) -> (&'b [u8]
 }
 
 fn hex_val(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        b'A'..=b'F' => b - b'A' + 10,
-        _ => 0,
-    }
+    super::normalize::hex(b).unwrap_or(0)
 }
 
 /// One pass over the dots of `s`, checking each sink property around it.
