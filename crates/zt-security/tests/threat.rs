@@ -198,6 +198,9 @@ fn benign_traps_pass() {
         "The wallet 0x742d35Cc6634C0532925a3b844Bc454e4438f44e received funds",
         "db.users is the collection name",
         "He said \\\"hi\\\" and left",
+        "Words like 'pro' or 'mpt' rhyme (sort of)",
+        "Put your code before </script> please",
+        "He said 'Al' + 'Ertugrul' is coming (maybe)",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -383,6 +386,14 @@ fn known_evasions_are_detected() {
         // MongoDB $where JavaScript and shell calls.
         "' && this.password.match(/.*/)//+%00",
         "db.injection.insert({success:1});",
+        "or x=y#",
+        // Sinks spelled across string literals, passed as callbacks, and a
+        // script block closed from the value's first byte.
+        "s1=['java'+''+''+'scr'+'ipt'+':'+'aler'+'t'+'(1)'];",
+        "d=0||'une'+'scape'||0;a=0||'ev'+'al'||0;b=0||'locatio';b+=0||'n'||0;c=b[a];d=c(d);c(d(c(b)))",
+        "[8].findIndex(confirm)",
+        "(((confirm)))``",
+        "';</script>",
     ];
     for e in evasions {
         assert!(

@@ -250,7 +250,10 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                         }
                         // `union#` ends a keyword; `or#` may end a word like `color#`.
                         // `ijoh#⏎where`: an empty comment used as a space.
-                        T::Word(Kw::Ident) => multiline && matches!(next, Some(b'\n' | b'\r')),
+                        // `or x=y#`: a `#` ending the value ends it as a comment.
+                        T::Word(Kw::Ident) => {
+                            (multiline && matches!(next, Some(b'\n' | b'\r'))) || next.is_none()
+                        }
                         T::Word(k) => {
                             k != Kw::Ident
                                 && (spaced

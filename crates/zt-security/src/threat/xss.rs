@@ -182,6 +182,9 @@ pub(crate) fn detect(s: &[u8], out: &mut Vec<&'static Rule>) {
     if s.contains(&b'=') && sink_alias(s) {
         add(out, &rules::XSS_JS_CALL);
     }
+    if split_string_sink(s) {
+        add(out, &rules::XSS_JS_OBFUSCATED);
+    }
     // `=&{alert(1)};`: a Netscape JavaScript entity in an attribute.
     if memchr::memmem::find_iter(s, b"&{").any(|p| {
         p > 0
@@ -273,6 +276,9 @@ fn high_bit_tag(s: &[u8]) -> bool {
 fn sink_as_value(s: &[u8]) -> bool {
     const CALLERS: &[&[u8]] = &[
         b".find",
+        b".findindex",
+        b".findlast",
+        b".flatmap",
         b".map",
         b".foreach",
         b".filter",
@@ -294,10 +300,93 @@ fn sink_as_value(s: &[u8]) -> bool {
         if rest.get(sink.len()) != Some(&b')') {
             return false;
         }
-        let called = rest.get(sink.len() + 1) == Some(&b'(');
+        // `(alert)(1)`, `(((confirm)))```
+        let close = rest[sink.len()..]
+            .iter()
+            .take_while(|&&b| b == b')')
+            .count();
+        let called = matches!(rest.get(sink.len() + close), Some(b'(' | b'`'));
         let head = &s[..p];
         called || CALLERS.iter().any(|c| head.ends_with(c))
     })
+}
+
+/// `'java'+''+'scr'+'ipt'+':'+'ale'+'rt(1)'`, `0||'ev'+'al'||0`: a sink or
+/// script URL spelled across string literals that script glues back
+/// together. A run of three or more literals is joined in order; a match
+/// must span two of them, and only JS punctuation, digits and assignments
+/// may sit between.
+fn split_string_sink(s: &[u8]) -> bool {
+    const SPLIT: &[&[u8]] = &[
+        b"javascript:",
+        b"eval",
+        b"alert",
+        b"prompt",
+        b"confirm",
+        b"unescape",
+        b"fromcharcode",
+        b"location",
+        b"cookie",
+        b"constructor",
+    ];
+    let mut joined = [0u8; 256];
+    let mut len = 0;
+    // Where each literal starts in `joined`.
+    let mut starts = [0usize; 64];
+    let mut literals = 0;
+    let mut i = 0;
+    let mut gap_start = 0;
+    while i < s.len() && literals < starts.len() {
+        let q = s[i];
+        if q != b'\'' && q != b'"' {
+            i += 1;
+            continue;
+        }
+        let Some(close) = memchr::memchr(q, &s[i + 1..]).map(|p| i + 1 + p) else {
+            break;
+        };
+        let gap = &s[gap_start..i];
+        // Names only as assignments (`;s2=`, `,m= 0 || `), never prose.
+        let named = gap.iter().any(u8::is_ascii_alphabetic);
+        let js_gap = gap.len() <= 24
+            && (!named || gap.contains(&b'='))
+            && gap
+                .split(|&b| !b.is_ascii_alphabetic())
+                .all(|w| w.len() <= 2)
+            && gap
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"+|?:,;=()[]_$ \t".contains(&b));
+        if literals > 0 && !js_gap {
+            // A new run of literals starts here.
+            literals = 0;
+            len = 0;
+        }
+        let body = &s[i + 1..close];
+        if len + body.len() > joined.len() {
+            break;
+        }
+        starts[literals] = len;
+        literals += 1;
+        joined[len..len + body.len()].copy_from_slice(body);
+        len += body.len();
+        // Three literals at least: `'Al' + 'Ertugrul'` is a name.
+        if literals >= 3 {
+            let j = &joined[..len];
+            let first_of_last = starts[literals - 1];
+            // Only a match ending in the newest literal and starting before it.
+            for w in SPLIT {
+                if let Some(p) = super::normalize::find(j, w)
+                    && p < first_of_last
+                    && p + w.len() > first_of_last
+                {
+                    return true;
+                }
+            }
+        }
+        gap_start = close + 1;
+        i = close + 1;
+    }
+    false
 }
 
 /// `import { a } from "./x.js"`, `import x from '//evil/x.js'`,
@@ -367,7 +456,18 @@ fn context_break(s: &[u8]) -> bool {
         }
         let name = &s[p + 2..];
         let w = name.iter().take_while(|&&c| alpha(c)).count();
-        if RAW_TEXT.contains(&&name[..w]) && matches!(name.get(w), Some(b'>' | b'/' | b' ')) {
+        let end = name.get(w);
+        // `</script>`, `';</script>`: ending the script block the value is
+        // echoed into, from its first byte (not prose about the tag).
+        if &name[..w] == b"script"
+            && matches!(end, None | Some(b'>' | b'/' | b' '))
+            && s[..p]
+                .iter()
+                .all(|&c| c <= b' ' || b"'\";)}]*/-".contains(&c))
+        {
+            return true;
+        }
+        if RAW_TEXT.contains(&&name[..w]) && matches!(end, Some(b'>' | b'/' | b' ')) {
             closed += 1;
             if closed >= 2 {
                 return true;
