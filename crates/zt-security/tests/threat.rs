@@ -503,6 +503,7 @@ fn prose_about_sql_in_json_passes_but_injections_do_not() {
         "Fix my code: DELETE FROM sessions WHERE expires < now(); then INSERT INTO log VALUES (1)",
         "In Python: cursor.execute(\"SELECT * FROM t WHERE id = %s\", (user_id,))",
         "What does COUNT(*) return for an empty table?",
+        "How do I run copy mytable from '/tmp/x.csv' with a header row in postgres?",
     ];
     for p in prose {
         assert!(

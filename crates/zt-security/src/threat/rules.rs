@@ -166,6 +166,13 @@ rule!(
     1,
     "SQL function applied to another SQL function or a literal comparison"
 );
+rule!(
+    SQLI_FILE_STATEMENT,
+    "sqli-file-statement",
+    Critical,
+    1,
+    "statement that reads or writes server files (COPY t FROM '/etc/passwd', BACKUP DATABASE … TO DISK)"
+);
 rule!(SQLI_HEX, "sqli-hex", Notice, 2, "hex literal");
 rule!(
     SQLI_HEX_ENCODED,

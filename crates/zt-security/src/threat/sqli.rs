@@ -641,7 +641,7 @@ fn scan_anywhere(ts: &[Tok], out: &mut Vec<&'static Rule>) {
             T::Word(Kw::Ident)
                 if (ts[i].h == COPY || ts[i].h == BACKUP) && file_statement(ts, i) =>
             {
-                add(out, &rules::SQLI_DANGER_OBJECT);
+                add(out, &rules::SQLI_FILE_STATEMENT);
             }
             _ => {}
         }
