@@ -201,6 +201,11 @@ fn benign_traps_pass() {
         "Words like 'pro' or 'mpt' rhyme (sort of)",
         "Put your code before </script> please",
         "He said 'Al' + 'Ertugrul' is coming (maybe)",
+        // Debian package descriptions and tags.
+        "interface::text-mode, role::program, use::text-formatting, works-with::text",
+        "kd-Tree implementation for Perl on top of Math::Vector::Real",
+        "iterations per second enhancement to Benchmark (documentation)",
+        "Tests if ES6 @@toStringTag is supported",
     ];
     let s = ThreatScanner::default();
     for t in traps {

@@ -75,6 +75,23 @@ fn word_at(s: &[u8], i: usize) -> bool {
     is_word(s[i]) || (s[i] == 0xa0 && i > 0 && s[i - 1] >= 0xc0)
 }
 
+/// ECMAScript well-known symbols (lowercased), written `@@name` in specs.
+const JS_SYMBOLS: &[&[u8]] = &[
+    b"iterator",
+    b"asynciterator",
+    b"tostringtag",
+    b"toprimitive",
+    b"hasinstance",
+    b"species",
+    b"unscopables",
+    b"isconcatspreadable",
+    b"match",
+    b"matchall",
+    b"replace",
+    b"search",
+    b"split",
+];
+
 /// Tokenises `s`. With `ctx = Some(q)` the input starts inside a string
 /// quoted by `q` (the value was placed between quotes by the application);
 /// returns `None` if that string never closes (no quote break possible).
@@ -208,7 +225,12 @@ pub(crate) fn lex(s: &[u8], ctx: Option<u8>, max_tokens: usize) -> Option<Vec<To
                 } else if i == name_start {
                     T::JsonOp
                 } else {
-                    T::Var { sys: ats == 2 }
+                    // `@@toStringTag`, `@@iterator`: how JavaScript docs write
+                    // well-known symbols, no server variable.
+                    let js_symbol = ats == 2 && JS_SYMBOLS.contains(&&s[name_start..i]);
+                    T::Var {
+                        sys: ats == 2 && !js_symbol,
+                    }
                 }
             }
             b'-' if next == Some(b'-') => {

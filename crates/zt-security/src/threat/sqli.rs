@@ -281,6 +281,22 @@ fn pg_cast(s: &[u8]) -> bool {
         if !(prev == b')' || prev == b'\'' || is_word(prev)) {
             continue;
         }
+        // `works-with::text` (a Debian tag): a hyphenated word, no column;
+        // `Math::Vector::Real`: a module path.
+        if is_word(prev) {
+            let start = s[..at]
+                .iter()
+                .rposition(|&b| !is_word(b))
+                .map_or(0, |p| p + 1);
+            let before = &s[..start];
+            if (before.len() >= 2
+                && before[before.len() - 1] == b'-'
+                && before[before.len() - 2].is_ascii_alphabetic())
+                || before.ends_with(b"::")
+            {
+                continue;
+            }
+        }
         let w = s[at + 2..].iter().take_while(|&&b| is_word(b)).count();
         let word = &s[at + 2..at + 2 + w];
         let after = s.get(at + 2 + w).copied();
@@ -306,7 +322,10 @@ fn pg_cast(s: &[u8]) -> bool {
         } else {
             matches!(after, None | Some(b'=' | b'<' | b'>' | b'-' | b'+' | b'|'))
         };
-        if PG_TYPES.contains(&word) && ends {
+        // `interface::text-mode`: a hyphen joining words is no minus.
+        let hyphenated =
+            after == Some(b'-') && s.get(at + 3 + w).is_some_and(|b| b.is_ascii_alphabetic());
+        if PG_TYPES.contains(&word) && ends && !hyphenated {
             return true;
         }
     }
@@ -608,12 +627,24 @@ fn scan_anywhere(ts: &[Tok], out: &mut Vec<&'static Rule>) {
             }
             T::Semi if stmt_start(ts, i + 1) => add(out, &rules::SQLI_STACKED),
             T::Word(Kw::TimeFunc) if is_call(ts, i) => {
-                if matches!(
-                    t(ts, i + 2),
-                    Some(
-                        T::Num | T::LParen | T::Word(_) | T::Arith | T::Var { .. } | T::Str { .. }
+                // `Benchmark (documentation)`: a word in parentheses after
+                // a space is prose.
+                let prose = ts[i + 1].spaced
+                    && kw(ts, i + 2) == Some(Kw::Ident)
+                    && t(ts, i + 3) == Some(T::RParen);
+                if !prose
+                    && matches!(
+                        t(ts, i + 2),
+                        Some(
+                            T::Num
+                                | T::LParen
+                                | T::Word(_)
+                                | T::Arith
+                                | T::Var { .. }
+                                | T::Str { .. }
+                        )
                     )
-                ) {
+                {
                     add(out, &rules::SQLI_TIME);
                 }
             }
