@@ -206,6 +206,9 @@ fn benign_traps_pass() {
         "kd-Tree implementation for Perl on top of Math::Vector::Real",
         "iterations per second enhancement to Benchmark (documentation)",
         "Tests if ES6 @@toStringTag is supported",
+        // Base64 markup that is not active: a SAML response, a paragraph.
+        "PHNhbWxwOlJlc3BvbnNlIHhtbG5zOnNhbWxwPSJ1cm46b2FzaXM6bmFtZXM6dGM6U0FNTDoyLjA6cHJvdG9jb2wiPjwvc2FtbHA6UmVzcG9uc2U+",
+        "PHA+SGVsbG8gPGI+d29ybGQ8L2I+PC9wPg==",
     ];
     let s = ThreatScanner::default();
     for t in traps {
@@ -399,6 +402,8 @@ fn known_evasions_are_detected() {
         "[8].findIndex(confirm)",
         "(((confirm)))``",
         "';</script>",
+        "PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        "PGltZyBzcmM9eCBvbmVycm9yPWFsZXJ0KDEpPg",
     ];
     for e in evasions {
         assert!(

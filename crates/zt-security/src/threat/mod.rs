@@ -263,6 +263,15 @@ impl ThreatScanner {
         if query && utf7() {
             xss::detect(&normalize::normalize(raw, false), &mut out);
         }
+        // `PHNjcmlwdD4…`: markup sent base64-encoded, for a page that
+        // decodes it (`atob`, a `data:` URL built from the value).
+        if let Some(decoded) = base64_markup(raw) {
+            let mut inner = Vec::new();
+            xss::detect(&normalize::normalize(&decoded, false), &mut inner);
+            if inner.iter().any(|r| r.severity == Severity::Critical) {
+                out.push(&rules::XSS_BASE64_MARKUP);
+            }
+        }
         if kind == InputKind::Json && !out.iter().any(|r| INJECTION_SHAPED.contains(&r.id)) {
             // JSON strings are mostly prose (LLM prompts), where people quote
             // whole SQL statements; only injection structure counts there.
@@ -358,6 +367,30 @@ const INJECTION_SHAPED: &[&str] = &[
     rules::SQLI_DANGER_OBJECT.id,
     rules::SQLI_MYSQL_EXEC_COMMENT.id,
 ];
+
+/// The first bytes of `raw` base64-decoded, when the whole value is
+/// base64 whose first decoded byte is `<` (`PA`–`PP`).
+fn base64_markup(raw: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let body = raw
+        .strip_suffix(b"==")
+        .or_else(|| raw.strip_suffix(b"="))
+        .unwrap_or(raw);
+    if raw.len() < 16
+        || raw[0] != b'P'
+        || !(b'A'..=b'P').contains(&raw[1])
+        || !body
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    {
+        return None;
+    }
+    // A prefix of whole quanta is enough to read the markup.
+    let take = body.len().min(4096) / 4 * 4;
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(&body[..take])
+        .ok()
+}
 
 /// At most 64 characters of `value` (char-boundary safe).
 fn value_excerpt(value: &str) -> String {

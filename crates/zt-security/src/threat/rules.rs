@@ -254,6 +254,13 @@ rule!(
     "link or source URL with a disguised host: dword/octal/hex IP, userinfo, a non-numeric port or a split scheme (href=\"http://1113982867/\")"
 );
 rule!(
+    XSS_BASE64_MARKUP,
+    "xss-base64-markup",
+    Critical,
+    1,
+    "base64 value that decodes to active markup (PHNjcmlwdD4… is <script>)"
+);
+rule!(
     XSS_JS_BREAK,
     "xss-js-break",
     Critical,
