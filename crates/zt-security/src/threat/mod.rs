@@ -17,8 +17,8 @@
 //! looks for script tags, event handlers, script URIs, CSS that escapes its
 //! declaration, DTD/XXE declarations, raw-text and dangling-markup breaks,
 //! sink calls and sinks hidden behind brackets, comments, escapes, aliases,
-//! template substitutions or string literals glued together, and link
-//! hosts disguised as dword/octal/hex IPs or userinfo. Rule severities add up to an anomaly score
+//! template substitutions or string literals glued together, link hosts
+//! disguised as dword/octal/hex IPs or userinfo, and markup sent as base64. Rule severities add up to an anomaly score
 //! (critical 5, error 4, warning 3, notice 2); the request is blocked at the
 //! threshold (5 by default).
 //!
