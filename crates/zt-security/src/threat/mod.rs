@@ -265,7 +265,7 @@ impl ThreatScanner {
         }
         // `PHNjcmlwdD4…`: markup sent base64-encoded, for a page that
         // decodes it (`atob`, a `data:` URL built from the value).
-        if let Some(decoded) = base64_markup(raw) {
+        if let Some(decoded) = decoded_base64_markup(raw) {
             let mut inner = Vec::new();
             xss::detect(&normalize::normalize(&decoded, false), &mut inner);
             if inner.iter().any(|r| r.severity == Severity::Critical) {
@@ -370,7 +370,7 @@ const INJECTION_SHAPED: &[&str] = &[
 
 /// The first bytes of `raw` base64-decoded, when the whole value is
 /// base64 whose first decoded byte is `<` (`PA`–`PP`).
-fn base64_markup(raw: &[u8]) -> Option<Vec<u8>> {
+fn decoded_base64_markup(raw: &[u8]) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let body = raw
         .strip_suffix(b"==")
