@@ -126,16 +126,9 @@ pub(crate) async fn chat(
                 "x-edge-cost-usd",
                 &format!("{cost_usd:.8}"),
             );
-            trace(
-                gw,
-                bg,
-                ctx,
-                caller,
-                started,
-                prompt.clone(),
-                &response,
-                cost_usd,
-            );
+            if let Some(t) = ChatTrace::new(gw, ctx, caller, started, prompt) {
+                bg.wait_until(Box::pin(t.send(&response, cost_usd)));
+            }
             if let Some(u) = response.usage {
                 set(
                     r.headers_mut(),
@@ -163,6 +156,7 @@ pub(crate) async fn chat(
                 stream,
                 assembler: Assembler::default(),
                 store,
+                trace: ChatTrace::new(gw, ctx, caller, started, prompt),
                 done: false,
             }))
         }
@@ -439,11 +433,15 @@ impl StoreOnEnd {
     }
 }
 
-/// Passes SSE frames to the client while assembling them for the cache.
+/// Passes SSE frames to the client while assembling them for the cache
+/// and the trace. Both are written once the last frame has gone out, before
+/// the body ends (the client already holds `[DONE]`), so no background task
+/// is needed after the response.
 struct Tee {
     stream: ChatStream,
     assembler: Assembler,
     store: Option<StoreOnEnd>,
+    trace: Option<ChatTrace>,
     done: bool,
 }
 
@@ -455,17 +453,24 @@ impl BodyStream for Tee {
         }
         match self.stream.next_frame().await {
             Some(frame) => {
-                if self.store.is_some() {
+                if self.store.is_some() || self.trace.is_some() {
                     self.assembler.feed(&frame);
                 }
                 Some(Ok(frame))
             }
             None => {
                 self.done = true;
-                if let Some(store) = self.store.take()
-                    && let Some(resp) = std::mem::take(&mut self.assembler).finish()
-                {
-                    store.store(resp).await;
+                // A failed or cut-off stream is neither cached nor traced.
+                let mut resp = std::mem::take(&mut self.assembler).finish()?;
+                if let Some(store) = self.store.take() {
+                    store.store(resp.clone()).await;
+                }
+                if let Some(trace) = self.trace.take() {
+                    // Usage the client did not ask to see still counts.
+                    resp.usage = resp.usage.or(self.stream.usage());
+                    trace
+                        .send(&resp, self.stream.cost_usd().unwrap_or(0.0))
+                        .await;
                 }
                 None
             }
@@ -473,54 +478,79 @@ impl BodyStream for Tee {
     }
 }
 
-/// Queues a Langfuse trace of a completed call (when `[tracing]` is set and
-/// the keys are present); the prompt is redacted inside `langfuse_batch`.
-#[allow(clippy::too_many_arguments)]
-fn trace(
-    gw: &Gateway,
-    bg: &dyn WaitUntil,
-    ctx: &RequestContext,
-    caller: &Caller,
+/// A Langfuse trace of one chat call, when `[tracing]` is set and the keys
+/// are present; the prompt is redacted inside `langfuse_batch`.
+struct ChatTrace {
+    http: std::sync::Arc<dyn edge_ports::HttpClient>,
+    clock: std::sync::Arc<dyn edge_ports::Clock>,
+    host: String,
+    public_key: String,
+    secret_key: String,
+    trace_id: String,
     started: u64,
     prompt: serde_json::Value,
-    response: &ChatResponse,
-    cost_usd: f64,
-) {
-    let inner = &gw.inner;
-    let Some(t) = &inner.cfg.tracing else { return };
-    let (Some(pk), Some(sk)) = (
-        inner.secrets.get("LANGFUSE_PUBLIC_KEY"),
-        inner.secrets.get("LANGFUSE_SECRET_KEY"),
-    ) else {
-        return;
-    };
-    let usage = response.usage.unwrap_or_default();
-    let call = slo_metrics::trace::LlmCall {
-        trace_id: ctx.request_id.clone(),
-        name: "chat".into(),
-        provider: String::new(),
-        model: response.model.clone(),
-        start_ms: started,
-        end_ms: inner.clock.now_ms(),
-        tokens_in: usage.prompt_tokens,
-        tokens_out: usage.completion_tokens,
-        cost_usd,
-        cache_hit: false,
-        prompt,
-        completion: response
-            .choices
-            .first()
-            .map(|c| c.message.text_content())
-            .unwrap_or_default(),
-        user_id: caller
-            .principal
-            .is_authenticated()
-            .then(|| caller.principal.subject.clone()),
-    };
-    let batch = slo_metrics::trace::langfuse_batch(&call);
-    let (http, host) = (inner.http.clone(), t.langfuse_host.clone());
-    bg.wait_until(Box::pin(async move {
-        // A failed trace is not retried; the request already succeeded.
-        let _ = slo_metrics::trace::send_langfuse(http.as_ref(), &host, &pk, &sk, &batch).await;
-    }));
+    user_id: Option<String>,
+}
+
+impl ChatTrace {
+    fn new(
+        gw: &Gateway,
+        ctx: &RequestContext,
+        caller: &Caller,
+        started: u64,
+        prompt: serde_json::Value,
+    ) -> Option<Self> {
+        let inner = &gw.inner;
+        let t = inner.cfg.tracing.as_ref()?;
+        Some(Self {
+            http: inner.http.clone(),
+            clock: inner.clock.clone(),
+            host: t.langfuse_host.clone(),
+            public_key: inner.secrets.get("LANGFUSE_PUBLIC_KEY")?,
+            secret_key: inner.secrets.get("LANGFUSE_SECRET_KEY")?,
+            trace_id: ctx.request_id.clone(),
+            started,
+            prompt,
+            user_id: caller
+                .principal
+                .is_authenticated()
+                .then(|| caller.principal.subject.clone()),
+        })
+    }
+
+    /// The ingestion request for `response`; a failed trace is not retried,
+    /// the request already succeeded.
+    fn send(self, response: &ChatResponse, cost_usd: f64) -> impl Future<Output = ()> + 'static {
+        let usage = response.usage.unwrap_or_default();
+        let call = slo_metrics::trace::LlmCall {
+            trace_id: self.trace_id,
+            name: "chat".into(),
+            provider: String::new(),
+            model: response.model.clone(),
+            start_ms: self.started,
+            end_ms: self.clock.now_ms(),
+            tokens_in: usage.prompt_tokens,
+            tokens_out: usage.completion_tokens,
+            cost_usd,
+            cache_hit: false,
+            prompt: self.prompt,
+            completion: response
+                .choices
+                .first()
+                .map(|c| c.message.text_content())
+                .unwrap_or_default(),
+            user_id: self.user_id,
+        };
+        let batch = slo_metrics::trace::langfuse_batch(&call);
+        async move {
+            let _ = slo_metrics::trace::send_langfuse(
+                self.http.as_ref(),
+                &self.host,
+                &self.public_key,
+                &self.secret_key,
+                &batch,
+            )
+            .await;
+        }
+    }
 }

@@ -652,6 +652,49 @@ fn completed_calls_are_traced_to_langfuse_with_the_prompt_redacted() {
 }
 
 #[test]
+fn streamed_calls_are_traced_once_the_stream_ends() {
+    use edge_ports::{ScriptedHttpClient, ScriptedResponse};
+    let http = ScriptedHttpClient::new();
+    http.push(
+        "langfuse.test",
+        ScriptedResponse::json(207, &json!({"successes": [], "errors": []})),
+    );
+    let mut p = ports();
+    p.http = Arc::new(http.clone());
+    p.secrets = Arc::new(HashMap::from([
+        ("JWT_HS256_SECRET".to_string(), SECRET.to_string()),
+        ("LANGFUSE_PUBLIC_KEY".to_string(), "pk".to_string()),
+        ("LANGFUSE_SECRET_KEY".to_string(), "sk".to_string()),
+    ]));
+    let cfg = GatewayConfig::from_toml(&format!(
+        "{}\n[tracing]\nlangfuse_host = \"https://langfuse.test\"\n",
+        edge_gateway::EXAMPLE_CONFIG
+    ))
+    .unwrap();
+    let g = Gateway::new(cfg, p, "9").unwrap();
+    // The client does not ask for usage; the trace still carries it.
+    let body = json!({"model": "mock-1", "stream": true, "messages": [{"role": "user", "content": "mail bob@example.com"}]});
+    let r = send(&g, chat_req(Some(&token("u1", "authenticated")), &body));
+    assert_eq!(r.status, 200);
+    assert!(r.text().ends_with("data: [DONE]\n\n"), "{}", r.text());
+    let sent = http.requests();
+    assert_eq!(sent.len(), 1, "one ingestion batch");
+    let text = String::from_utf8_lossy(&sent[0].body);
+    assert!(!text.contains("bob@example.com"), "{text}");
+    let batch: Value = serde_json::from_str(&text).unwrap();
+    let generation = &batch["batch"][1]["body"];
+    assert_eq!(generation["model"], "mock-1");
+    assert!(
+        generation["usage"]["output"].as_u64().unwrap_or(0) > 0,
+        "{generation}"
+    );
+    assert!(
+        !generation["output"].as_str().unwrap_or_default().is_empty(),
+        "the assembled completion is the output: {generation}"
+    );
+}
+
+#[test]
 fn slo_step_reads_all_windows_from_analytics_engine_when_configured() {
     use edge_ports::{ScriptedHttpClient, ScriptedResponse};
     let http = ScriptedHttpClient::new();
