@@ -1,31 +1,33 @@
-//! Per-deployment request metrics for canary judgement, in KV.
+//! Per-deployment request metrics for canary judgement, status and SLOs,
+//! in KV.
 //!
-//! Each isolate (writer) counts requests, 5xx errors and a latency histogram
-//! per deployment per minute in memory, and flushes them to
-//! `dm:{deployment}:{minute}:{writer}` (TTL 2 h) at most every
-//! `flush_interval_ms`. One key per writer per minute means concurrent
-//! isolates never overwrite each other and nothing is read-modify-written;
-//! readers list the prefix and merge. The cost is one KV write per writer
-//! per deployment per flush interval (Workers KV allows one write per second
-//! per key; the default 10 s interval stays well below), and KV's eventual
-//! consistency delays a reader by up to ~60 s, which canary stages (minutes
-//! long) tolerate.
+//! Each isolate (writer) counts requests, 5xx, 429 and a latency sketch
+//! per deployment in the minute, hour and day buckets of slo-metrics'
+//! [`BucketWriter`] under the namespace `dm:{deployment}`, and flushes them
+//! at most every `flush_interval_ms`. One key per writer per period means
+//! concurrent isolates never overwrite each other and nothing is
+//! read-modify-written; readers list by prefix and merge
+//! ([`KvWindows`]), reading long windows from hour and day buckets (a
+//! 3-day SLO window is ~130 keys per writer, not 4320), so SLO alerts from
+//! KV alone reach every window to 3 days. Small buckets ride in the list
+//! metadata, so a read is mostly `list` calls. KV's eventual consistency
+//! delays a reader by up to ~60 s, which canary stages (minutes long) and
+//! burn-rate ratios tolerate.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use edge_ports::{KvStore, ListOptions, PutOptions};
-use serde::{Deserialize, Serialize};
+use edge_ports::{Clock, KvError, KvStore};
 use slo_metrics::sketch::DdSketch;
+use slo_metrics::slo::Bucket;
+use slo_metrics::store::{BucketWriter, KvWindows, Rollups};
 use traffic_split::canary::{CanaryMetrics, StageMetrics};
 
-const TTL_SECS: u64 = 2 * 3600;
-
-/// One writer's counts for one deployment and minute: requests, 5xx and a
-/// DDSketch of latencies (1% relative accuracy, mergeable), serialised as
-/// base64 in KV.
+/// Merged counts of one deployment over a window: requests, 5xx and a
+/// DDSketch of latencies (1% relative accuracy).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MinuteCounts {
     /// Requests.
@@ -36,60 +38,31 @@ pub struct MinuteCounts {
     pub latency: DdSketch,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    requests: u64,
-    errors: u64,
-    sketch: String,
-}
-
 impl MinuteCounts {
-    /// Adds another writer's counts.
-    pub fn add(&mut self, other: &MinuteCounts) {
-        self.requests += other.requests;
-        self.errors += other.errors;
-        self.latency.merge(&other.latency);
-    }
-
     /// The `q` latency quantile in ms (0 with no requests), within 1%.
     pub fn quantile_ms(&self, q: f64) -> f64 {
         self.latency.quantile(q).unwrap_or(0.0)
     }
+}
 
-    fn encode(&self) -> Vec<u8> {
-        use base64::Engine;
-        let stored = Stored {
-            requests: self.requests,
-            errors: self.errors,
-            sketch: base64::engine::general_purpose::STANDARD_NO_PAD
-                .encode(self.latency.to_bytes()),
-        };
-        serde_json::to_vec(&stored).unwrap_or_default()
-    }
-
-    fn decode(bytes: &[u8]) -> Option<Self> {
-        use base64::Engine;
-        let s: Stored = serde_json::from_slice(bytes).ok()?;
-        let raw = base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode(s.sketch)
-            .ok()?;
-        Some(Self {
-            requests: s.requests,
-            errors: s.errors,
-            latency: DdSketch::from_bytes(&raw).ok()?,
-        })
+impl From<Bucket> for MinuteCounts {
+    fn from(b: Bucket) -> Self {
+        Self {
+            requests: b.total,
+            errors: b.server_errors,
+            latency: b.latency,
+        }
     }
 }
 
 /// The in-isolate recorder and the KV reader.
 pub struct DeploymentMetrics {
     kv: Arc<dyn KvStore>,
+    clock: Arc<dyn Clock>,
     writer: String,
     flush_interval_ms: u64,
-    pending: RefCell<BTreeMap<(String, u64), MinuteCounts>>,
     last_flush_ms: Cell<u64>,
-    flushing: Cell<bool>,
-    dirty: Cell<bool>,
+    writers: RefCell<BTreeMap<String, Rc<BucketWriter<'static>>>>,
 }
 
 impl std::fmt::Debug for DeploymentMetrics {
@@ -100,135 +73,91 @@ impl std::fmt::Debug for DeploymentMetrics {
     }
 }
 
-fn prefix(deployment: &str) -> String {
-    format!("dm:{deployment}:")
+/// The KV namespace of a deployment's buckets.
+fn namespace(deployment: &str) -> String {
+    format!("dm:{deployment}")
 }
 
 impl DeploymentMetrics {
-    /// A recorder writing as `writer` (a random id per isolate).
-    pub fn new(kv: Arc<dyn KvStore>, writer: String, flush_interval_ms: u64) -> Self {
+    /// A recorder writing as `writer` (a random id per isolate); `clock`
+    /// ends the windows read.
+    pub fn new(
+        kv: Arc<dyn KvStore>,
+        clock: Arc<dyn Clock>,
+        writer: String,
+        flush_interval_ms: u64,
+    ) -> Self {
         Self {
             kv,
+            clock,
             writer,
             flush_interval_ms,
-            pending: RefCell::new(BTreeMap::new()),
             last_flush_ms: Cell::new(0),
-            flushing: Cell::new(false),
-            dirty: Cell::new(false),
+            writers: RefCell::new(BTreeMap::new()),
         }
     }
 
-    /// Counts one request; true when a flush is due.
+    /// Counts one request; true when a flush is due (every
+    /// `flush_interval_ms`; below 1 000 ms, as tests use, a busy isolate
+    /// would exceed KV's one write per second per key).
     pub fn record(&self, deployment: &str, status: u16, latency_ms: u64, now_ms: u64) -> bool {
-        let minute = now_ms / 60_000;
-        let mut p = self.pending.borrow_mut();
-        let c = p.entry((deployment.to_owned(), minute)).or_default();
-        c.requests += 1;
-        if status >= 500 {
-            c.errors += 1;
-        }
-        c.latency.insert(latency_ms as f64);
+        let w = self
+            .writers
+            .borrow_mut()
+            .entry(deployment.to_owned())
+            .or_insert_with(|| {
+                Rc::new(BucketWriter::shared(
+                    self.kv.clone(),
+                    &namespace(deployment),
+                    &self.writer,
+                    self.flush_interval_ms,
+                ))
+            })
+            .clone();
+        w.record(now_ms, status, latency_ms as f64);
         now_ms.saturating_sub(self.last_flush_ms.get()) >= self.flush_interval_ms
     }
 
-    /// Writes every pending minute (cumulative for this writer) and drops
-    /// minutes that can no longer change. Flushes never overlap: a flush
-    /// requested while one is writing makes that one write again, so an
-    /// older snapshot can never overwrite a newer one and the last counts
-    /// are always written.
-    pub async fn flush(&self, now_ms: u64) -> Result<usize, edge_ports::KvError> {
+    /// Writes every deployment's pending buckets (cumulative for this
+    /// writer; see [`BucketWriter::flush`]); returns the keys written. A
+    /// failed write keeps the counts in memory for the next flush.
+    pub async fn flush(&self, now_ms: u64) -> Result<usize, KvError> {
         self.last_flush_ms.set(now_ms);
-        if self.flushing.get() {
-            self.dirty.set(true);
-            return Ok(0);
-        }
-        self.flushing.set(true);
+        // Not borrowed across the awaits: requests keep recording meanwhile.
+        let writers: Vec<Rc<BucketWriter<'static>>> =
+            self.writers.borrow().values().cloned().collect();
         let mut written = 0;
-        let result = loop {
-            self.dirty.set(false);
-            match self.write_snapshot(now_ms).await {
+        let mut first_error = None;
+        for w in writers {
+            match w.flush(now_ms).await {
                 Ok(n) => written += n,
-                Err(e) => break Err(e),
-            }
-            if !self.dirty.get() {
-                break Ok(written);
-            }
-        };
-        self.flushing.set(false);
-        result
-    }
-
-    async fn write_snapshot(&self, now_ms: u64) -> Result<usize, edge_ports::KvError> {
-        let snapshot: Vec<((String, u64), MinuteCounts)> = self
-            .pending
-            .borrow()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let mut written = 0;
-        for ((dep, minute), counts) in &snapshot {
-            let key = format!("{}{minute:010}:{}", prefix(dep), self.writer);
-            let body = counts.encode();
-            self.kv.put(&key, body, PutOptions::ttl(TTL_SECS)).await?;
-            written += 1;
-        }
-        let current = now_ms / 60_000;
-        self.pending
-            .borrow_mut()
-            .retain(|(_, minute), _| *minute + 1 >= current);
-        Ok(written)
-    }
-
-    /// Per-minute counts of `deployment` from `since_ms` on, merged across
-    /// writers (minute → counts).
-    pub async fn read_minutes(
-        &self,
-        deployment: &str,
-        since_ms: u64,
-    ) -> Result<BTreeMap<u64, MinuteCounts>, edge_ports::KvError> {
-        let since_minute = since_ms / 60_000;
-        let pfx = prefix(deployment);
-        let mut out: BTreeMap<u64, MinuteCounts> = BTreeMap::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .kv
-                .list(ListOptions::prefix(pfx.clone()).cursor(cursor.take()))
-                .await?;
-            for k in &page.keys {
-                let Some(minute) = k
-                    .name
-                    .get(pfx.len()..pfx.len() + 10)
-                    .and_then(|m| m.parse::<u64>().ok())
-                    .filter(|m| *m >= since_minute)
-                else {
-                    continue;
-                };
-                if let Some(bytes) = self.kv.get(&k.name).await?
-                    && let Some(c) = MinuteCounts::decode(&bytes)
-                {
-                    out.entry(minute).or_default().add(&c);
+                Err(e) => {
+                    first_error.get_or_insert(e);
                 }
             }
-            match page.cursor {
-                Some(c) if !page.list_complete => cursor = Some(c),
-                _ => return Ok(out),
-            }
         }
+        first_error.map_or(Ok(written), Err)
     }
 
-    /// Merged counts of `deployment` from `since_ms` on.
-    pub async fn read(
+    /// The merged buckets of `deployment` for the given windows (minutes,
+    /// ending at `now_ms`), for SLO evaluation.
+    pub async fn windows(
         &self,
         deployment: &str,
-        since_ms: u64,
-    ) -> Result<MinuteCounts, edge_ports::KvError> {
-        let minutes = self.read_minutes(deployment, since_ms).await?;
-        let mut total = MinuteCounts::default();
-        for c in minutes.values() {
-            total.add(c);
-        }
-        Ok(total)
+        now_ms: u64,
+        windows_min: &[u64],
+    ) -> Result<Rollups, KvError> {
+        let reader = KvWindows::shared(self.kv.clone(), &namespace(deployment));
+        let (rollups, _) = reader.load(now_ms, windows_min).await?;
+        Ok(rollups)
+    }
+
+    /// Merged counts of `deployment` from the minute of `since_ms` on.
+    pub async fn read(&self, deployment: &str, since_ms: u64) -> Result<MinuteCounts, KvError> {
+        let now = self.clock.now_ms();
+        let window_min = (now / 60_000 + 1).saturating_sub(since_ms / 60_000).max(1);
+        let rollups = self.windows(deployment, now, &[window_min]).await?;
+        Ok(rollups.window(now, window_min).into())
     }
 }
 
@@ -263,8 +192,8 @@ mod tests {
         block_on(async {
             let clock = ManualClock::new(10 * 60_000);
             let kv: Arc<dyn KvStore> = Arc::new(MemoryKv::new(clock.clone()));
-            let a = DeploymentMetrics::new(kv.clone(), "a".into(), 0);
-            let b = DeploymentMetrics::new(kv.clone(), "b".into(), 0);
+            let a = DeploymentMetrics::new(kv.clone(), Arc::new(clock.clone()), "a".into(), 0);
+            let b = DeploymentMetrics::new(kv.clone(), Arc::new(clock.clone()), "b".into(), 0);
             for i in 0..90 {
                 a.record("v2", 200, 20, 10 * 60_000 + i);
             }

@@ -163,6 +163,7 @@ impl Gateway {
                 canaries: KvCanaryStore::new(ports.kv.clone()),
                 deploy_metrics: DeploymentMetrics::new(
                     ports.kv.clone(),
+                    ports.clock.clone(),
                     format!("{:016x}", ports.random.next_u64().unwrap_or_default()),
                     cfg.traffic.metrics_flush_ms,
                 ),

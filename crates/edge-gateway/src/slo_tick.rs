@@ -4,24 +4,24 @@
 //! multi-window burn-rate alerts (state in KV, so each incident is sent
 //! once), delivered to Slack and PagerDuty when their secrets are set.
 //!
-//! From KV, windows up to 6 h are read (a list + get per writer-minute), so
-//! the 3-day ticket pair cannot fire; with `gateway.analytics_dataset` and
-//! the `CF_ACCOUNT_ID` / `CF_ANALYTICS_TOKEN` secrets, every window (to 3 d)
-//! comes from the Analytics Engine SQL API instead.
+//! From KV every window to 3 days is read from the minute, hour and day
+//! buckets (see [`crate::DeploymentMetrics`]; a window longer than 8 h may
+//! miss up to 59 minutes at its old end). With `gateway.analytics_dataset`
+//! and the `CF_ACCOUNT_ID` / `CF_ANALYTICS_TOKEN` secrets, every window
+//! comes from the Analytics Engine SQL API instead (exact, availability
+//! only).
 
 use edge_ports::PutOptions;
 use serde::Serialize;
 use slo_metrics::alert::{AlertEvent, Alerter};
 use slo_metrics::sinks::{PAGERDUTY_URL, Sender, pagerduty_payload, slack_payload};
-use slo_metrics::slo::{Bucket, FixedCounts, SloSpec, WINDOWS_MIN, Windows};
+use slo_metrics::slo::{FixedCounts, SloSpec, WINDOWS_MIN};
 use slo_metrics::sql::AnalyticsSql;
 
 use crate::Gateway;
 
 /// KV key of the alert state.
 pub const ALERT_STATE_KEY: &str = "slo:alerts";
-/// Longest window read.
-const READ_WINDOW_MIN: u64 = 360;
 
 /// What one step did.
 #[derive(Debug, Clone, Serialize)]
@@ -70,26 +70,11 @@ impl Gateway {
                 slos[0].report(&counts, now),
             )
         } else {
-            let minutes = inner
+            let windows = inner
                 .deploy_metrics
-                .read_minutes(
-                    &inner.cfg.gateway.deployment,
-                    now.saturating_sub(READ_WINDOW_MIN * 60_000),
-                )
+                .windows(&deployment, now, &WINDOWS_MIN)
                 .await
                 .map_err(|e| e.to_string())?;
-            let mut windows = Windows::new();
-            for (minute, c) in minutes {
-                windows.add_bucket(
-                    minute,
-                    &Bucket {
-                        total: c.requests,
-                        server_errors: c.errors,
-                        throttled: 0,
-                        latency: c.latency,
-                    },
-                );
-            }
             // Availability and latency (p95 under 200 ms as a ratio SLI).
             let slos = &spec.slo[..2];
             (
@@ -124,11 +109,7 @@ impl Gateway {
             failed = sender.failed_deliveries();
         }
         Ok(SloTick {
-            burn_rates: report
-                .burn_rates
-                .into_iter()
-                .filter(|(k, _)| ["5m", "30m", "1h", "6h"].contains(&k.as_str()))
-                .collect(),
+            burn_rates: report.burn_rates,
             events,
             failed_deliveries: failed,
         })

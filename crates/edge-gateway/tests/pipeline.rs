@@ -615,6 +615,50 @@ fn slo_step_pages_once_through_slack_and_pagerduty_then_resolves() {
 }
 
 #[test]
+fn a_slow_three_day_burn_from_kv_alone_opens_a_ticket() {
+    use edge_ports::{Clock, ManualClock};
+    use slo_metrics::alert::{AlertEvent, Severity};
+    let clock = ManualClock::new(T0);
+    let mut p = ports();
+    p.clock = Arc::new(clock.clone());
+    p.kv = Arc::new(edge_ports::MemoryKv::new(clock.clone()));
+    let g = Gateway::new(
+        GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG).unwrap(),
+        p,
+        "9",
+    )
+    .unwrap();
+    let m = g.deployment_metrics();
+    // Three days at 0.3% errors: 3x the 99.9% budget. Too slow for either
+    // page pair (14.4x, 6x); only the 3-day/6-hour ticket pair (1x) fires,
+    // and only if the 3-day window is read.
+    for _hour in 0..72 {
+        for i in 0..1000 {
+            let status = if i < 3 { 503 } else { 200 };
+            m.record("stable", status, 20, clock.now_ms());
+        }
+        block_on(m.flush(clock.now_ms())).unwrap();
+        clock.advance_ms(3_600_000);
+    }
+    let tick = block_on(g.slo_tick()).unwrap();
+    assert!(
+        (tick.burn_rates["3d"] - 3.0).abs() < 0.2,
+        "{:?}",
+        tick.burn_rates
+    );
+    assert!(
+        matches!(
+            &tick.events[..],
+            [AlertEvent::Trigger {
+                severity: Severity::Ticket,
+                ..
+            }]
+        ),
+        "{tick:?}"
+    );
+}
+
+#[test]
 fn completed_calls_are_traced_to_langfuse_with_the_prompt_redacted() {
     use edge_ports::{ScriptedHttpClient, ScriptedResponse};
     let http = ScriptedHttpClient::new();

@@ -38,6 +38,7 @@ mod read;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use base64::Engine;
 use edge_ports::{KvError, KvStore, PutOptions};
@@ -157,10 +158,27 @@ pub fn decode_bucket(bytes: &[u8]) -> Option<Bucket> {
     })
 }
 
+/// A KV port borrowed for a scope or shared by a long-lived owner (a
+/// gateway that keeps its writers for the isolate's life).
+#[derive(Clone)]
+pub(crate) enum KvHandle<'a> {
+    Borrowed(&'a dyn KvStore),
+    Shared(Arc<dyn KvStore>),
+}
+
+impl KvHandle<'_> {
+    pub(crate) fn get(&self) -> &dyn KvStore {
+        match self {
+            Self::Borrowed(kv) => *kv,
+            Self::Shared(kv) => kv.as_ref(),
+        }
+    }
+}
+
 /// One isolate's recorder: counts requests into its own minute, hour and
 /// day buckets and flushes them to KV.
 pub struct BucketWriter<'a> {
-    kv: &'a dyn KvStore,
+    kv: KvHandle<'a>,
     namespace: String,
     writer: String,
     flush_interval_ms: u64,
@@ -185,6 +203,15 @@ impl<'a> BucketWriter<'a> {
     /// `namespace` (e.g. `slo:{deployment}`), flushing at most every
     /// `flush_interval_ms` (clamped to ≥ 1 s: KV's per-key write limit).
     pub fn new(kv: &'a dyn KvStore, namespace: &str, writer: &str, flush_interval_ms: u64) -> Self {
+        Self::with_handle(KvHandle::Borrowed(kv), namespace, writer, flush_interval_ms)
+    }
+
+    fn with_handle(
+        kv: KvHandle<'a>,
+        namespace: &str,
+        writer: &str,
+        flush_interval_ms: u64,
+    ) -> Self {
         Self {
             kv,
             namespace: namespace.to_owned(),
@@ -195,6 +222,17 @@ impl<'a> BucketWriter<'a> {
             flushing: Cell::new(false),
             dirty: Cell::new(false),
         }
+    }
+
+    /// [`BucketWriter::new`] over a shared port, for an owner that keeps
+    /// the writer (one per deployment, for the isolate's life).
+    pub fn shared(
+        kv: Arc<dyn KvStore>,
+        namespace: &str,
+        writer: &str,
+        flush_interval_ms: u64,
+    ) -> BucketWriter<'static> {
+        BucketWriter::with_handle(KvHandle::Shared(kv), namespace, writer, flush_interval_ms)
     }
 
     /// Counts one request; returns true when a flush is due.
@@ -254,7 +292,7 @@ impl<'a> BucketWriter<'a> {
                 opts = opts.with_metadata(json!({ "b": b64 }));
             }
             let key = bucket_key(&self.namespace, *g, *period, &self.writer);
-            self.kv.put(&key, bytes, opts).await?;
+            self.kv.get().put(&key, bytes, opts).await?;
             if let Some((_, written)) = self.pending.borrow_mut().get_mut(&(*g, *period)) {
                 *written = bucket.total;
             }

@@ -3,11 +3,12 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use base64::Engine;
 use edge_ports::{KvError, KvStore, ListOptions};
 
-use super::{Granularity, decode_bucket};
+use super::{Granularity, KvHandle, decode_bucket};
 use crate::slo::{Bucket, Counts, Sli};
 use crate::source::{SliSource, SourceError};
 
@@ -131,7 +132,7 @@ impl crate::slo::CountSource for Rollups {
 
 /// Windows read from the per-writer buckets in KV.
 pub struct KvWindows<'a> {
-    kv: &'a dyn KvStore,
+    kv: KvHandle<'a>,
     namespace: String,
     cache: RefCell<Option<(u64, Vec<u64>, Rollups)>>,
 }
@@ -149,7 +150,16 @@ impl<'a> KvWindows<'a> {
     /// `namespace`.
     pub fn new(kv: &'a dyn KvStore, namespace: &str) -> Self {
         Self {
-            kv,
+            kv: KvHandle::Borrowed(kv),
+            namespace: namespace.to_owned(),
+            cache: RefCell::new(None),
+        }
+    }
+
+    /// [`KvWindows::new`] over a shared port.
+    pub fn shared(kv: Arc<dyn KvStore>, namespace: &str) -> KvWindows<'static> {
+        KvWindows {
+            kv: KvHandle::Shared(kv),
             namespace: namespace.to_owned(),
             cache: RefCell::new(None),
         }
@@ -197,6 +207,7 @@ impl<'a> KvWindows<'a> {
         loop {
             let page = self
                 .kv
+                .get()
                 .list(ListOptions::prefix(format!("{base}{digits}")).cursor(cursor.take()))
                 .await?;
             stats.lists += 1;
@@ -222,7 +233,7 @@ impl<'a> KvWindows<'a> {
                     Some(b) => Some(b),
                     None => {
                         stats.gets += 1;
-                        self.kv.get(&k.name).await?
+                        self.kv.get().get(&k.name).await?
                     }
                 };
                 // A corrupt or foreign value is skipped, never fatal.
