@@ -658,8 +658,9 @@ fn a_slow_three_day_burn_from_kv_alone_opens_a_ticket() {
     );
 }
 
-#[test]
-fn completed_calls_are_traced_to_langfuse_with_the_prompt_redacted() {
+/// A gateway with Langfuse tracing on, and the HTTP client that answers
+/// one ingestion call.
+fn traced_gateway() -> (Gateway, edge_ports::ScriptedHttpClient) {
     use edge_ports::{ScriptedHttpClient, ScriptedResponse};
     let http = ScriptedHttpClient::new();
     http.push(
@@ -678,7 +679,12 @@ fn completed_calls_are_traced_to_langfuse_with_the_prompt_redacted() {
         edge_gateway::EXAMPLE_CONFIG
     ))
     .unwrap();
-    let g = Gateway::new(cfg, p, "9").unwrap();
+    (Gateway::new(cfg, p, "9").unwrap(), http)
+}
+
+#[test]
+fn completed_calls_are_traced_to_langfuse_with_the_prompt_redacted() {
+    let (g, http) = traced_gateway();
     let body = json!({"model": "mock-1", "messages": [{"role": "user", "content": "call me on +1 415 555 0100, mail bob@example.com"}]});
     let r = send(&g, chat_req(Some(&token("u1", "authenticated")), &body));
     assert_eq!(r.status, 200);
@@ -697,25 +703,7 @@ fn completed_calls_are_traced_to_langfuse_with_the_prompt_redacted() {
 
 #[test]
 fn streamed_calls_are_traced_once_the_stream_ends() {
-    use edge_ports::{ScriptedHttpClient, ScriptedResponse};
-    let http = ScriptedHttpClient::new();
-    http.push(
-        "langfuse.test",
-        ScriptedResponse::json(207, &json!({"successes": [], "errors": []})),
-    );
-    let mut p = ports();
-    p.http = Arc::new(http.clone());
-    p.secrets = Arc::new(HashMap::from([
-        ("JWT_HS256_SECRET".to_string(), SECRET.to_string()),
-        ("LANGFUSE_PUBLIC_KEY".to_string(), "pk".to_string()),
-        ("LANGFUSE_SECRET_KEY".to_string(), "sk".to_string()),
-    ]));
-    let cfg = GatewayConfig::from_toml(&format!(
-        "{}\n[tracing]\nlangfuse_host = \"https://langfuse.test\"\n",
-        edge_gateway::EXAMPLE_CONFIG
-    ))
-    .unwrap();
-    let g = Gateway::new(cfg, p, "9").unwrap();
+    let (g, http) = traced_gateway();
     // The client does not ask for usage; the trace still carries it.
     let body = json!({"model": "mock-1", "stream": true, "messages": [{"role": "user", "content": "mail bob@example.com"}]});
     let r = send(&g, chat_req(Some(&token("u1", "authenticated")), &body));
