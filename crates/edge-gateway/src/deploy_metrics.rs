@@ -29,7 +29,7 @@ use traffic_split::canary::{CanaryMetrics, StageMetrics};
 /// Merged counts of one deployment over a window: requests, 5xx and a
 /// DDSketch of latencies (1% relative accuracy).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct MinuteCounts {
+pub struct DeploymentCounts {
     /// Requests.
     pub requests: u64,
     /// 5xx answers.
@@ -38,14 +38,14 @@ pub struct MinuteCounts {
     pub latency: DdSketch,
 }
 
-impl MinuteCounts {
+impl DeploymentCounts {
     /// The `q` latency quantile in ms (0 with no requests), within 1%.
     pub fn quantile_ms(&self, q: f64) -> f64 {
         self.latency.quantile(q).unwrap_or(0.0)
     }
 }
 
-impl From<Bucket> for MinuteCounts {
+impl From<Bucket> for DeploymentCounts {
     fn from(b: Bucket) -> Self {
         Self {
             requests: b.total,
@@ -153,7 +153,7 @@ impl DeploymentMetrics {
     }
 
     /// Merged counts of `deployment` from the minute of `since_ms` on.
-    pub async fn read(&self, deployment: &str, since_ms: u64) -> Result<MinuteCounts, KvError> {
+    pub async fn read(&self, deployment: &str, since_ms: u64) -> Result<DeploymentCounts, KvError> {
         let now = self.clock.now_ms();
         let window_min = (now / 60_000 + 1).saturating_sub(since_ms / 60_000).max(1);
         let rollups = self.windows(deployment, now, &[window_min]).await?;

@@ -56,7 +56,7 @@ use std::sync::Arc;
 
 pub use config::{ConfigError, GatewayConfig};
 pub use context::{CollectTasks, RequestContext, Task, WaitUntil};
-pub use deploy_metrics::{DeploymentMetrics, MinuteCounts};
+pub use deploy_metrics::{DeploymentCounts, DeploymentMetrics};
 pub use error::ApiError;
 pub use ports::GatewayPorts;
 pub use routes::ROUTES;

@@ -160,7 +160,6 @@ pub fn decode_bucket(bytes: &[u8]) -> Option<Bucket> {
 
 /// A KV port borrowed for a scope or shared by a long-lived owner (a
 /// gateway that keeps its writers for the isolate's life).
-#[derive(Clone)]
 pub(crate) enum KvHandle<'a> {
     Borrowed(&'a dyn KvStore),
     Shared(Arc<dyn KvStore>),
