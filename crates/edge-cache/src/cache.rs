@@ -46,6 +46,14 @@ pub enum CacheError {
     /// A generation counter in KV is not a number.
     #[error("generation counter {0} is corrupt; delete it to reset")]
     CorruptGeneration(String),
+    /// A purge prefix outside the cache's own keys.
+    #[error("purge prefix {prefix:?} is outside the cache; it must start with \"{namespace}:\"")]
+    OutsideNamespace {
+        /// The prefix asked for.
+        prefix: String,
+        /// The cache's key namespace.
+        namespace: String,
+    },
 }
 
 /// The result of [`EdgeCache::lookup`].
@@ -641,11 +649,27 @@ impl EdgeCache {
         }
     }
 
-    /// Deletes every key starting with `prefix` (for example
-    /// `cache:prompt-templates:`), paging through listings of any length.
-    /// Returns how many keys were deleted. Eventually consistent: on Workers
-    /// KV, other locations may serve deleted entries for up to ~60 s.
-    pub async fn purge_prefix(&self, prefix: &str) -> Result<u64, CacheError> {
+    /// Deletes up to `max_deletes` cache entries whose key starts with
+    /// `prefix` (for example `cache:prompt-templates:`), paging through the
+    /// listing. Only this cache's keys can be purged: the prefix must start
+    /// with the namespace and `:` ([`CacheError::OutsideNamespace`]
+    /// otherwise), so a purge cannot reach other data sharing the KV
+    /// namespace (the security log, rollout state). Returns how many keys
+    /// were deleted and whether the purge is complete; call again while it
+    /// is not. Eventually consistent: on Workers KV, other locations may
+    /// serve deleted entries for up to ~60 s.
+    pub async fn purge_prefix(
+        &self,
+        prefix: &str,
+        max_deletes: u64,
+    ) -> Result<PrefixPurge, CacheError> {
+        let own = format!("{}:", self.inner.config.namespace);
+        if !prefix.starts_with(&own) {
+            return Err(CacheError::OutsideNamespace {
+                prefix: prefix.to_owned(),
+                namespace: self.inner.config.namespace.clone(),
+            });
+        }
         let mut deleted = 0u64;
         let mut cursor = None;
         loop {
@@ -655,15 +679,33 @@ impl EdgeCache {
                 .list(ListOptions::prefix(prefix).cursor(cursor.take()))
                 .await?;
             for k in &page.keys {
+                if deleted >= max_deletes {
+                    return Ok(PrefixPurge {
+                        deleted,
+                        complete: false,
+                    });
+                }
                 self.inner.kv.delete(&k.name).await?;
                 deleted += 1;
             }
             if page.list_complete || page.cursor.is_none() {
-                return Ok(deleted);
+                return Ok(PrefixPurge {
+                    deleted,
+                    complete: true,
+                });
             }
             cursor = page.cursor;
         }
     }
+}
+
+/// The outcome of [`EdgeCache::purge_prefix`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixPurge {
+    /// Keys deleted by this call.
+    pub deleted: u64,
+    /// False when `max_deletes` stopped it before the end of the listing.
+    pub complete: bool,
 }
 
 fn bypass_reason(policy: &Policy, req: &CacheRequest<'_>) -> Option<BypassReason> {

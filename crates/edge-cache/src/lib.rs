@@ -50,7 +50,7 @@ mod key;
 
 pub use cache::{
     CacheError, CacheOutcome, Conditional, EdgeCache, Lookup, OriginError, OriginResult,
-    Revalidation,
+    PrefixPurge, Revalidation,
 };
 pub use config::{CacheConfig, ConfigError, KNOWN_VARY_HEADERS, MAX_SECS, Policy, Scope};
 pub use entry::{Entry, EntryMeta, STORED_HEADERS};

@@ -524,12 +524,30 @@ fn prefix_purge_pages_past_a_thousand_keys() {
         f.kv.put("cache:other:0:keep", b"x".to_vec(), PutOptions::default())
             .await
             .unwrap();
-        let n = f.cache.purge_prefix("cache:test:").await.unwrap();
-        assert_eq!(n, 2_345);
+        f.kv.put("sec:audit", b"x".to_vec(), PutOptions::default())
+            .await
+            .unwrap();
+        // Bounded per call: the caller repeats until complete.
+        let first = f.cache.purge_prefix("cache:test:", 2_000).await.unwrap();
+        assert_eq!((first.deleted, first.complete), (2_000, false));
+        let rest = f.cache.purge_prefix("cache:test:", 2_000).await.unwrap();
+        assert_eq!((rest.deleted, rest.complete), (345, true));
         let left = f.kv.list(ListOptions::prefix("cache:")).await.unwrap();
         let names: Vec<_> = left.keys.into_iter().map(|k| k.name).collect();
         assert_eq!(names, vec!["cache:other:0:keep"]);
-        assert_eq!(f.cache.purge_prefix("cache:test:").await.unwrap(), 0);
+        let again = f.cache.purge_prefix("cache:test:", 10).await.unwrap();
+        assert_eq!((again.deleted, again.complete), (0, true));
+        // Issue 18 (low): other data in the namespace is out of reach.
+        for outside in ["sec:", "se", "cach", "cache", "traffic:"] {
+            assert!(
+                matches!(
+                    f.cache.purge_prefix(outside, 10).await,
+                    Err(edge_cache::CacheError::OutsideNamespace { .. })
+                ),
+                "{outside}"
+            );
+        }
+        assert!(f.kv.get("sec:audit").await.unwrap().is_some());
     });
 }
 
@@ -1036,7 +1054,7 @@ fn a_broken_store_bypasses_and_never_fails_the_request() {
         );
         assert_eq!(out.response.body(), b"ok");
         assert!(cache.invalidate_request_type("test").await.is_err());
-        assert!(cache.purge_prefix("cache:").await.is_err());
+        assert!(cache.purge_prefix("cache:", 10).await.is_err());
     });
 }
 

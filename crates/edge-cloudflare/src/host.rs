@@ -187,8 +187,13 @@ pub fn request_context(req: &Request) -> RequestContext {
     }
 }
 
-/// The Workers request as an `http::Request` with its whole body.
-pub async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>, ApiError> {
+/// The Workers request as an `http::Request` with its whole body, read as
+/// a stream and refused with 413 as soon as it passes `max_body` bytes
+/// (whatever `Content-Length` said, chunked and HTTP/2 bodies included).
+pub async fn to_http(
+    mut req: Request,
+    max_body: usize,
+) -> Result<http::Request<Vec<u8>>, ApiError> {
     let url = req
         .url()
         .map_err(|e| ApiError::bad_request("invalid_url", e.to_string()))?;
@@ -202,13 +207,39 @@ pub async fn to_http(mut req: Request) -> Result<http::Request<Vec<u8>>, ApiErro
     for (name, value) in req.headers().entries() {
         builder = builder.header(name, value);
     }
-    let body = req
-        .bytes()
-        .await
-        .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+    let body = read_body(&mut req, max_body).await?;
     builder
         .body(body)
         .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))
+}
+
+/// The body, at most `max` bytes, chunk by chunk.
+async fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
+    use futures_util::StreamExt;
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(ApiError::too_large(max));
+    }
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stream = req
+        .stream()
+        .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(max));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+        if body.len() + chunk.len() > max {
+            return Err(ApiError::too_large(max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The gateway response as a Workers response (streamed bodies stream).

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use worker::{Method, ObjectNamespace, Request, RequestInit};
-use zt_security::ratelimit::{Decision, Gcra, Quota, RateLimitError, RateLimitStore};
+use zt_security::ratelimit::{Decision, Gcra, Quota, RateLimitError, RateLimitStore, Tat};
 
 /// What the Worker sends to the object.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,9 +72,9 @@ impl RateLimitStore for DurableRateLimits {
 /// to persist (the object calls this from its `fetch`).
 pub fn decide_in_object(
     req: &DecideRequest,
-    tat: Option<u64>,
+    tat: Option<Tat>,
     now_ms: u64,
-) -> Result<(Decision, Option<u64>), RateLimitError> {
+) -> Result<(Decision, Option<Tat>), RateLimitError> {
     req.quota.validate()?;
     Ok(Gcra::new(req.quota).decide(tat, now_ms, req.cost))
 }

@@ -20,6 +20,10 @@ use zt_security::events::{EventKind, EventQuery, EventSeverity, SecurityEvent};
 use crate::context::WaitUntil;
 use crate::{ApiError, Caller, Gateway, json_response};
 
+/// Keys one prefix purge deletes at most (Workers allow 1,000 KV calls per
+/// request); `"complete": false` asks the caller to repeat it.
+const MAX_PURGE_DELETES: u64 = 500;
+
 /// KV key of the GrowthBook payload.
 pub const FEATURES_KEY: &str = "traffic:features";
 
@@ -117,8 +121,19 @@ async fn purge(gw: &Gateway, req: &Request<Vec<u8>>) -> Result<Response<Body>, A
                     "a purge prefix needs at least 3 characters",
                 ));
             }
-            let n = cache.purge_prefix(&prefix).await.map_err(unavailable)?;
-            (json!({"prefix": prefix, "deleted": n}), n)
+            let p = cache
+                .purge_prefix(&prefix, MAX_PURGE_DELETES)
+                .await
+                .map_err(|e| match e {
+                    edge_cache::CacheError::OutsideNamespace { .. } => {
+                        ApiError::bad_request("prefix_outside_cache", e.to_string())
+                    }
+                    other => unavailable(other),
+                })?;
+            (
+                json!({"prefix": prefix, "deleted": p.deleted, "complete": p.complete}),
+                p.deleted,
+            )
         }
         _ => {
             return Err(ApiError::bad_request(

@@ -14,6 +14,7 @@ use llm_router::{
     OutcomeBody, RouterError, SSE_DONE, ToolCall, ToolCallDelta, Usage,
 };
 
+use crate::config::LlmLimits;
 use crate::context::{RequestContext, WaitUntil};
 use crate::{ApiError, Caller, Gateway, json_response, set};
 
@@ -38,6 +39,13 @@ pub(crate) async fn chat(
     if !ct.to_ascii_lowercase().starts_with("application/json") {
         return Err(ApiError::unsupported_media_type("application/json"));
     }
+    let max_values = gw.inner.cfg.limits.chat.max_json_values;
+    if zt_security::threat::json::count_values(req.body(), max_values) > max_values {
+        return Err(ApiError::bad_request(
+            "json_too_complex",
+            format!("the body holds more than {max_values} JSON values"),
+        ));
+    }
     let chat: ChatRequest = serde_json::from_slice(req.body())
         .map_err(|e| ApiError::bad_request("invalid_json", format!("invalid request body: {e}")))?;
     if chat.model.trim().is_empty() {
@@ -60,6 +68,7 @@ pub(crate) async fn chat(
             "`temperature` must be between 0 and 2",
         ));
     }
+    check_limits(&gw.inner.cfg.limits.chat, &chat)?;
 
     let cache_key_body = cache_body(gw, &req, &chat);
     let include_usage = chat
@@ -173,21 +182,70 @@ pub(crate) async fn chat(
     Ok(resp)
 }
 
+/// Refuses requests past the route's caps (400, OpenAI's shape).
+fn check_limits(limits: &LlmLimits, chat: &ChatRequest) -> Result<(), ApiError> {
+    let over = |code: &'static str, what: &str, max: u64| {
+        Err(ApiError::bad_request(
+            code,
+            format!("{what} is limited to {max} on this gateway"),
+        ))
+    };
+    if chat.messages.len() > limits.max_messages {
+        return over(
+            "too_many_messages",
+            "`messages`",
+            limits.max_messages as u64,
+        );
+    }
+    if chat
+        .tools
+        .as_ref()
+        .is_some_and(|t| t.len() > limits.max_tools)
+    {
+        return over("too_many_tools", "`tools`", limits.max_tools as u64);
+    }
+    if let Some(n) = chat.extra.get("n").filter(|n| !n.is_null()) {
+        match n.as_u64() {
+            Some(n) if (1..=u64::from(limits.max_choices)).contains(&n) => {}
+            _ => {
+                return over(
+                    "invalid_n",
+                    "`n` (a whole number from 1)",
+                    limits.max_choices.into(),
+                );
+            }
+        }
+    }
+    if chat
+        .output_limit()
+        .is_some_and(|t| t > limits.max_output_tokens)
+    {
+        return over(
+            "max_tokens_too_large",
+            "`max_tokens` / `max_completion_tokens`",
+            limits.max_output_tokens.into(),
+        );
+    }
+    Ok(())
+}
+
 /// The canonical cache body, when caching applies: deterministic request,
-/// policy enabled, not opted out. Stream flags and the end-user id are not
-/// part of the key, so a streamed and a non-streamed request share an entry.
+/// a `chat-completions` policy (always per-principal, validated), not opted
+/// out. Without that policy nothing is cached, whatever `x-edge-cache` says:
+/// the default policy may be public. Stream flags and the end-user id are
+/// not part of the key, so a streamed and a non-streamed request share an
+/// entry.
 fn cache_body(gw: &Gateway, req: &Request<Vec<u8>>, chat: &ChatRequest) -> Option<Vec<u8>> {
     let header = req
         .headers()
         .get(CACHE_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_ascii_lowercase);
-    let policy_on = gw.inner.cfg.cache.policies.contains_key(CHAT_CACHE_POLICY);
-    let wanted = match header.as_deref() {
-        Some("off" | "no" | "false") => false,
-        Some("on" | "yes" | "true") => true,
-        _ => policy_on,
-    };
+    let policy = gw.inner.cfg.cache.policies.get(CHAT_CACHE_POLICY)?;
+    if policy.scope != edge_cache::Scope::Private {
+        return None;
+    }
+    let wanted = !matches!(header.as_deref(), Some("off" | "no" | "false"));
     if !wanted || !chat.is_deterministic() {
         return None;
     }
@@ -511,10 +569,11 @@ impl ChatTrace {
             trace_id: ctx.request_id.clone(),
             started,
             prompt,
+            // Langfuse's userId is documented as a pseudonym: never the raw `sub`.
             user_id: caller
                 .principal
                 .is_authenticated()
-                .then(|| caller.principal.subject.clone()),
+                .then(|| inner.security.pseudonym(&caller.principal.subject)),
         })
     }
 

@@ -10,7 +10,7 @@ use traffic_split::canary::CanaryConfig;
 use zt_security::authz::PolicyConfig;
 use zt_security::bot::BotConfig;
 use zt_security::geo::GeoConfig;
-use zt_security::ratelimit::RateLimitConfig;
+use zt_security::ratelimit::{Quota, RateLimitConfig};
 
 /// A config error: the field path and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +58,61 @@ pub struct GatewayConfig {
     /// LLM call tracing.
     #[serde(default)]
     pub tracing: Option<TracingSection>,
+    /// Caps on what one LLM request may ask for, per route.
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+/// `[limits]`: per-route caps, refused with 400 in OpenAI's error shape.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// `POST /v1/chat/completions`.
+    pub chat: LlmLimits,
+}
+
+/// Caps on one LLM request.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmLimits {
+    /// Messages in the conversation (default 4096).
+    pub max_messages: usize,
+    /// Choices asked for with `n` (default 16).
+    pub max_choices: u32,
+    /// `max_tokens` / `max_completion_tokens` (default 131 072).
+    pub max_output_tokens: u32,
+    /// Tool definitions (default 512).
+    pub max_tools: usize,
+    /// JSON values in the body (default 100 000): checked by a streaming
+    /// count before the body is parsed into a tree, whose memory grows
+    /// with the number of values.
+    pub max_json_values: usize,
+}
+
+impl Default for LlmLimits {
+    fn default() -> Self {
+        Self {
+            max_messages: 4096,
+            max_choices: 16,
+            max_output_tokens: 131_072,
+            max_tools: 512,
+            max_json_values: 100_000,
+        }
+    }
+}
+
+/// Which kind of deployment a config is for. Outside `dev`, settings that
+/// only make sense on one machine are refused (a missing anonymous salt).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// A developer's machine or a test.
+    Dev,
+    /// A pre-production deployment.
+    Staging,
+    /// Production (the default: a config must say it is for development).
+    #[default]
+    Production,
 }
 
 /// `[tracing]`: Langfuse ingestion of LLM calls (keys from the secrets
@@ -90,6 +145,8 @@ pub struct GatewaySection {
     /// `CF_ACCOUNT_ID` and `CF_ANALYTICS_TOKEN` set, the SLO step reads
     /// its windows (up to 3 days) through the SQL API instead of KV.
     pub analytics_dataset: Option<String>,
+    /// What this config is for (default `production`).
+    pub environment: Environment,
 }
 
 impl Default for GatewaySection {
@@ -102,6 +159,7 @@ impl Default for GatewaySection {
             geo_override: None,
             categories: RouteCategories::default(),
             analytics_dataset: None,
+            environment: Environment::default(),
         }
     }
 }
@@ -146,7 +204,7 @@ pub struct GeoOverride {
 }
 
 /// `[security]`.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SecuritySection {
     /// Threat scanner.
@@ -165,8 +223,34 @@ pub struct SecuritySection {
     pub policy: PolicyConfig,
     /// Rate-limit table.
     pub rate_limits: RateLimitConfig,
-    /// Secret name of the salt for anonymous rate-limit keys.
+    /// Secret name of the salt for anonymous rate-limit keys and for the
+    /// pseudonyms of users in traces (required outside `dev`).
     pub anonymous_salt_secret: Option<String>,
+    /// Requests a client may have refused by the security stages (threat,
+    /// bot, geo, authentication, authorization) before every request from
+    /// its network gets 429 until the quota refills. Counted per isolate.
+    pub rejections: Quota,
+}
+
+impl Default for SecuritySection {
+    fn default() -> Self {
+        Self {
+            threat: ThreatSection::default(),
+            bot: BotConfig::default(),
+            geo: GeoConfig::default(),
+            consent_secret: None,
+            jwt: None,
+            access: None,
+            policy: PolicyConfig::default(),
+            rate_limits: RateLimitConfig::default(),
+            anonymous_salt_secret: None,
+            rejections: Quota {
+                limit: 30,
+                window_secs: 60,
+                burst: None,
+            },
+        }
+    }
 }
 
 /// `[security.threat]`.
@@ -181,6 +265,11 @@ pub struct ThreatSection {
     pub threshold: u32,
     /// Also scan JSON body string values.
     pub scan_json_body: bool,
+    /// Bytes scanned per request (default 256 KiB); the rest is skipped
+    /// and the request flagged `scan-truncated`.
+    pub max_scan_bytes: usize,
+    /// JSON levels walked (default 32).
+    pub max_json_depth: usize,
 }
 
 impl Default for ThreatSection {
@@ -190,6 +279,8 @@ impl Default for ThreatSection {
             paranoia: 1,
             threshold: 5,
             scan_json_body: true,
+            max_scan_bytes: 256 * 1024,
+            max_json_depth: 32,
         }
     }
 }
@@ -364,17 +455,12 @@ impl GatewayConfig {
                     "set hs256_secret (a secret name) or jwks_url",
                 ));
             }
-            if let Some(url) = &jwt.jwks_url
-                && !url.starts_with("https://")
-                && !url.starts_with("http://127.0.0.1")
-                && !url.starts_with("http://localhost")
-            {
-                return Err(ConfigError::at(
-                    "security.jwt.jwks_url",
-                    "must be https (http only on loopback)",
-                ));
+            if let Some(url) = &jwt.jwks_url {
+                zt_security::jwt::validate_jwks_url(url)
+                    .map_err(|e| ConfigError::at("security.jwt.jwks_url", e))?;
             }
         }
+        self.validate_deployment_settings()?;
         let needs_consent = self.security.geo.rules.iter().any(|r| r.consent_required);
         if needs_consent && self.security.consent_secret.is_none() {
             return Err(ConfigError::at(
@@ -394,6 +480,38 @@ impl GatewayConfig {
                     "template ids are 1–128 of [A-Za-z0-9_-]",
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Settings that protect users outside a developer's machine.
+    fn validate_deployment_settings(&self) -> Result<(), ConfigError> {
+        if self.gateway.environment != Environment::Dev
+            && self.security.anonymous_salt_secret.is_none()
+        {
+            return Err(ConfigError::at(
+                "security.anonymous_salt_secret",
+                "required outside environment = \"dev\": without a salt, anonymous rate-limit keys and user pseudonyms are reversible hashes",
+            ));
+        }
+        self.security
+            .rejections
+            .validate()
+            .map_err(|e| ConfigError::at("security.rejections", e))?;
+        let threat = &self.security.threat;
+        if threat.max_scan_bytes < 4096 || threat.max_json_depth == 0 {
+            return Err(ConfigError::at(
+                "security.threat",
+                "max_scan_bytes must be at least 4096 and max_json_depth at least 1",
+            ));
+        }
+        if let Some(p) = self.cache.policies.get(crate::chat::CHAT_CACHE_POLICY)
+            && p.scope != edge_cache::Scope::Private
+        {
+            return Err(ConfigError::at(
+                "cache.policies.chat-completions.scope",
+                "chat completions are cached per principal only: set scope = \"private\"",
+            ));
         }
         Ok(())
     }

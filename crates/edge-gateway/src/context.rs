@@ -84,20 +84,55 @@ impl WaitUntil for CollectTasks {
     }
 }
 
+/// One request's state on its way through the pipeline: what the platform
+/// said about it, where background work goes, the stage timings and the
+/// response headers the stages add.
+pub(crate) struct Scope<'r> {
+    pub(crate) ctx: &'r RequestContext,
+    pub(crate) bg: &'r dyn WaitUntil,
+    pub(crate) timings: Timings,
+    /// Headers for the response (`RateLimit`, `X-Deployment`, …).
+    pub(crate) headers: Vec<(&'static str, String)>,
+}
+
+impl<'r> Scope<'r> {
+    pub(crate) fn new(ctx: &'r RequestContext, bg: &'r dyn WaitUntil) -> Self {
+        Self {
+            ctx,
+            bg,
+            timings: Timings::default(),
+            headers: Vec::new(),
+        }
+    }
+}
+
 /// `Server-Timing` entries, in stage order.
 #[derive(Debug, Default)]
 pub(crate) struct Timings {
-    entries: Vec<(&'static str, u64)>,
+    entries: Vec<(&'static str, u64, Option<String>)>,
 }
 
 impl Timings {
     pub(crate) fn push(&mut self, stage: &'static str, ms: u64) {
-        self.entries.push((stage, ms));
+        self.entries.push((stage, ms, None));
+    }
+    /// A stage with a description (`threat;dur=1;desc="scan-truncated:bytes"`).
+    pub(crate) fn push_with(&mut self, stage: &'static str, ms: u64, desc: &str) {
+        // A quoted-string: no quotes, backslashes or controls inside.
+        let desc: String = desc
+            .chars()
+            .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
+            .take(96)
+            .collect();
+        self.entries.push((stage, ms, Some(desc)));
     }
     pub(crate) fn header(&self) -> String {
         self.entries
             .iter()
-            .map(|(n, d)| format!("{n};dur={d}"))
+            .map(|(n, d, desc)| match desc {
+                Some(text) => format!("{n};dur={d};desc=\"{text}\""),
+                None => format!("{n};dur={d}"),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }

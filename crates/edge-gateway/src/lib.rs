@@ -9,15 +9,16 @@
 //!
 //! | # | stage | failure |
 //! |---|---|---|
-//! | 1 | threat scan (path, query, selected headers, JSON strings) | 403 `threat_detected` |
+//! | 0 | rejections guard: a network whose requests stages 1–5 keep refusing | 429 `too_many_rejections` |
+//! | 1 | threat scan (path, query, selected headers, JSON strings), bounded per request | 403 `threat_detected` |
 //! | 2 | bot check | 403 `bot_blocked` / `bot_challenge` |
 //! | 3 | geo rules | 403 `geo_blocked`, `geo_challenge`, 451 `consent_required` |
 //! | 4 | authentication (Bearer JWT, or the Access assertion header) | 401 `invalid_token`, 403 `invalid_access_token` |
 //! | 5 | authorization (default deny) | 401 / 403 / 404 / 405 |
-//! | 6 | rate limit | 429 `rate_limited` + `Retry-After` |
+//! | 6 | rate limit (an in-isolate fallback when the store fails: never open) | 429 `rate_limited` + `Retry-After` |
 //! | 7 | traffic decision (canary, flags) | never fails: falls back to stable |
 //! | 8–9 | cache, then the LLM router or the origin | 400 / 404 / 502 / 503 / 504 (OpenAI error JSON) |
-//! | 10 | metrics and security events | background, never fails the request |
+//! | 10 | metrics and security events (like events folded per client and minute) | background, never fails the request |
 //! | 11 | headers: `X-Request-Id`, `X-Cache-Status`, `RateLimit*`, `Server-Timing`, `X-Deployment`, `X-Variant` | — |
 //!
 //! ```
@@ -54,7 +55,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-pub use config::{ConfigError, GatewayConfig};
+pub use config::{ConfigError, Environment, GatewayConfig, LlmLimits};
 pub use context::{CollectTasks, RequestContext, Task, WaitUntil};
 pub use deploy_metrics::{DeploymentCounts, DeploymentMetrics};
 pub use error::ApiError;
@@ -70,7 +71,7 @@ use llm_router::Router;
 use traffic_split::canary::{CanaryState, KvCanaryStore};
 use zt_security::events::{EventLog, SecurityEvent};
 
-use context::Timings;
+use context::Scope;
 
 /// A complete example config (the one `edgectl` and the e2e tests start from).
 pub const EXAMPLE_CONFIG: &str = include_str!("../example-gateway.toml");
@@ -312,16 +313,20 @@ impl Gateway {
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let mut timings = Timings::default();
-        let mut extra: Vec<(&'static str, String)> = Vec::new();
         let route = routes::route_name(req.uri().path());
+        let mut scope = Scope::new(&ctx, bg);
 
-        let result = self.pipeline(req, &ctx, bg, &mut timings, &mut extra).await;
+        let result = self.pipeline(req, &mut scope).await;
         let mut resp = match result {
             Ok(r) => r,
             Err(e) => e.into_response(),
         };
         let status = resp.status().as_u16();
+        let Scope {
+            mut timings,
+            headers: extra,
+            ..
+        } = scope;
         timings.push("total", inner.clock.now_ms().saturating_sub(started));
         let h = resp.headers_mut();
         set(h, "x-request-id", &ctx.request_id);
@@ -345,26 +350,57 @@ impl Gateway {
         }
         self.cors(h, origin.as_deref());
         self.record_request(route, resp.headers(), status, started, &ctx);
-        let deployment = resp
-            .headers()
-            .get("x-deployment")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        if let Some(dep) = deployment.filter(|_| matches!(route, "chat" | "templates" | "models")) {
-            let now = inner.clock.now_ms();
-            if inner
-                .deploy_metrics
-                .record(&dep, status, now.saturating_sub(started), now)
-            {
-                let this = self.clone();
-                bg.wait_until(Box::pin(async move {
-                    let now = this.inner.clock.now_ms();
-                    // A failed flush keeps the counts in memory for the next one.
-                    let _ = this.inner.deploy_metrics.flush(now).await;
-                }));
-            }
-        }
+        self.record_deployment(route, resp.headers(), status, started, bg);
+        self.flush_event_summaries(bg);
         resp
+    }
+
+    fn record_deployment(
+        &self,
+        route: &'static str,
+        h: &http::HeaderMap,
+        status: u16,
+        started: u64,
+        bg: &dyn WaitUntil,
+    ) {
+        let inner = &self.inner;
+        let deployment = h.get("x-deployment").and_then(|v| v.to_str().ok());
+        let Some(dep) = deployment.filter(|_| matches!(route, "chat" | "templates" | "models"))
+        else {
+            return;
+        };
+        let now = inner.clock.now_ms();
+        if inner
+            .deploy_metrics
+            .record(dep, status, now.saturating_sub(started), now)
+        {
+            let this = self.clone();
+            bg.wait_until(Box::pin(async move {
+                let now = this.inner.clock.now_ms();
+                // A failed flush keeps the counts in memory for the next one.
+                let _ = this.inner.deploy_metrics.flush(now).await;
+            }));
+        }
+    }
+
+    /// Runs the security stages (1–6) on `req` as if it asked for an admin
+    /// route: hosts use it to guard pages they serve themselves (edgectl's
+    /// dashboard) with exactly the admin routes' authentication. `Err` is
+    /// the response to send.
+    pub async fn admit_as_admin(
+        &self,
+        req: &Request<Vec<u8>>,
+        ctx: &RequestContext,
+        bg: &dyn WaitUntil,
+    ) -> Result<(), Response<Body>> {
+        let mut probe = Request::new(Vec::new());
+        *probe.method_mut() = http::Method::GET;
+        *probe.uri_mut() = http::Uri::from_static("/admin/dashboard");
+        *probe.headers_mut() = req.headers().clone();
+        let mut scope = Scope::new(ctx, bg);
+        let result = self.security_stages(&probe, &mut scope).await;
+        self.flush_event_summaries(bg);
+        result.map(|_| ()).map_err(ApiError::into_response)
     }
 
     fn new_request_id(&self) -> String {
@@ -390,10 +426,7 @@ impl Gateway {
     async fn pipeline(
         &self,
         req: Request<Vec<u8>>,
-        ctx: &RequestContext,
-        bg: &dyn WaitUntil,
-        timings: &mut Timings,
-        extra: &mut Vec<(&'static str, String)>,
+        scope: &mut Scope<'_>,
     ) -> Result<Response<Body>, ApiError> {
         let inner = &self.inner;
         let max = inner.cfg.gateway.max_body_bytes;
@@ -408,13 +441,17 @@ impl Gateway {
         if req.uri().path() == "/health" {
             return routes::health(self, &req);
         }
-        let caller = self.security_stages(&req, ctx, bg, timings, extra).await?;
+        let caller = self.security_stages(&req, scope).await?;
         let t = inner.clock.now_ms();
-        let resp = routes::dispatch(self, req, ctx, &caller, bg).await;
-        timings.push("handler", inner.clock.now_ms().saturating_sub(t));
-        extra.push(("x-deployment", caller.deployment.clone()));
+        let resp = routes::dispatch(self, req, scope.ctx, &caller, scope.bg).await;
+        scope
+            .timings
+            .push("handler", inner.clock.now_ms().saturating_sub(t));
+        scope
+            .headers
+            .push(("x-deployment", caller.deployment.clone()));
         if let Some(v) = &caller.variant {
-            extra.push(("x-variant", v.clone()));
+            scope.headers.push(("x-variant", v.clone()));
         }
         resp
     }
@@ -464,8 +501,24 @@ impl Gateway {
         *self.inner.rollout.borrow_mut() = None;
     }
 
-    /// Queues a security event.
+    /// Queues a security event, folded with like events of the same client
+    /// in the same minute (one write per client and kind per minute).
     pub(crate) fn security_event(&self, bg: &dyn WaitUntil, event: SecurityEvent) {
+        let now = self.inner.clock.now_ms();
+        for ev in self.inner.security.sampler.admit(event, now) {
+            self.record_event(bg, ev);
+        }
+    }
+
+    /// Writes the summaries of a minute that has ended (cheap when none).
+    fn flush_event_summaries(&self, bg: &dyn WaitUntil) {
+        let now = self.inner.clock.now_ms();
+        for ev in self.inner.security.sampler.flush(now) {
+            self.record_event(bg, ev);
+        }
+    }
+
+    fn record_event(&self, bg: &dyn WaitUntil, event: SecurityEvent) {
         let this = self.clone();
         bg.wait_until(Box::pin(async move {
             // Failures are counted by the log and returned; nothing else to do

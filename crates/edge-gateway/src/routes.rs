@@ -191,6 +191,9 @@ async fn status(gw: &Gateway, query: Option<&str>) -> Result<Response<Body>, Api
             "deployment": gw.inner.cfg.gateway.deployment,
             "providers": providers,
             "rollout": rollout,
+            // Decisions the in-isolate limiter took because the rate-limit
+            // store failed (the limiter never fails open).
+            "rate_limiter": {"fallback_decisions": gw.inner.security.fallback_decisions()},
             "metrics": {
                 "deployment": deployment,
                 "window_min": window_min,

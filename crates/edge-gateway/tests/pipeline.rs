@@ -699,6 +699,10 @@ fn completed_calls_are_traced_to_langfuse_with_the_prompt_redacted() {
     let batch: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(batch["batch"][1]["body"]["model"], "mock-1");
     assert_eq!(batch["batch"][1]["body"]["usage"]["unit"], "TOKENS");
+    // Issue 18 (low): Langfuse's userId is a pseudonym, never the JWT `sub`.
+    let user = batch["batch"][0]["body"]["userId"].as_str().unwrap();
+    assert!(user.starts_with("u-") && user.len() == 26, "{user}");
+    assert!(!text.contains("\"u1\""), "{text}");
 }
 
 #[test]

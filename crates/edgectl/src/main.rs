@@ -26,35 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gateway (embedded default: mock provider, SQLite under ./.edgeforge/).
-    Serve {
-        /// Gateway config (TOML or JSON); default: the embedded example.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Listen address.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// Directory for the SQLite database and the dev secret.
-        #[arg(long, default_value = ".edgeforge")]
-        data_dir: PathBuf,
-        /// Server threads (default: cores).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Open connections allowed.
-        #[arg(long, default_value_t = 10_000)]
-        max_connections: usize,
-        /// Header read timeout in seconds.
-        #[arg(long, default_value_t = 10)]
-        header_timeout_secs: u64,
-        /// Prober / canary loop interval in seconds.
-        #[arg(long, default_value_t = 60)]
-        loop_secs: u64,
-        /// Log format on stderr.
-        #[arg(long, value_enum, default_value = "pretty")]
-        log_format: LogFormat,
-        /// Log every request (costs throughput).
-        #[arg(long)]
-        access_log: bool,
-    },
+    Serve(ServeArgs),
     /// Config tools.
     Config {
         #[command(subcommand)]
@@ -110,6 +82,45 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         chunk_delay_ms: u64,
     },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Gateway config (TOML or JSON); default: the embedded example.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Listen address. On a non-loopback address the dashboard asks for
+    /// the same credentials as the admin routes.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory for the SQLite database and the dev secrets.
+    #[arg(long, default_value = ".edgeforge")]
+    data_dir: PathBuf,
+    /// Server threads (default: cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Open connections allowed.
+    #[arg(long, default_value_t = 10_000)]
+    max_connections: usize,
+    /// Seconds allowed to read request headers, and to wait for the next
+    /// request on an idle keep-alive connection.
+    #[arg(long, default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds allowed to read a whole request body (408 past it).
+    #[arg(long, default_value_t = 30)]
+    body_timeout_secs: u64,
+    /// Days of analytics data points kept; expired KV rows are deleted too.
+    #[arg(long, default_value_t = 7)]
+    retain_days: u64,
+    /// Prober / canary / retention loop interval in seconds.
+    #[arg(long, default_value_t = 60)]
+    loop_secs: u64,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value = "pretty")]
+    log_format: LogFormat,
+    /// Log every request (costs throughput).
+    #[arg(long)]
+    access_log: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -183,19 +194,43 @@ fn load_config(path: &PathBuf) -> Result<GatewayConfig, String> {
     cfg.map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn dev_secret(dir: &std::path::Path) -> Result<String, String> {
-    let path = dir.join("dev-jwt-secret");
+/// A random secret kept in `dir/name` (0600), created on first use: the
+/// embedded default's HS256 key and anonymous salt.
+fn dev_secret(dir: &std::path::Path, name: &str) -> Result<String, String> {
+    let path = dir.join(name);
     if let Ok(s) = std::fs::read_to_string(&path)
         && s.trim().len() >= 32
     {
+        restrict(&path)?;
         return Ok(s.trim().to_owned());
     }
     let mut bytes = [0u8; 32];
     edge_ports::Random::fill(&edge_ports::OsRandom, &mut bytes).map_err(|e| e.to_string())?;
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
-    std::fs::write(&path, &secret).map_err(|e| format!("write {}: {e}", path.display()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .map_err(|e| format!("write {}: {e}", path.display()))?;
+    file.write_all(secret.as_bytes())
+        .map_err(|e| format!("write {}: {e}", path.display()))?;
+    restrict(&path)?;
     Ok(secret)
+}
+
+/// Makes a secret file readable by its owner only (older versions wrote 0644).
+fn restrict(path: &std::path::Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+    }
+    let _ = path;
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -248,18 +283,13 @@ fn with_env_providers(mut cfg: GatewayConfig) -> Result<GatewayConfig, String> {
     Ok(cfg)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn serve(
-    config: Option<PathBuf>,
-    listen: SocketAddr,
-    data_dir: PathBuf,
-    threads: Option<usize>,
-    max_connections: usize,
-    header_timeout_secs: u64,
-    loop_secs: u64,
-) -> Result<(), String> {
-    let embedded = config.is_none();
-    let gateway = match &config {
+/// The secret name the embedded default's anonymous salt is served under
+/// when the config names none.
+const DEV_SALT_SECRET: &str = "EDGEFORGE_DEV_ANON_SALT";
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let embedded = args.config.is_none();
+    let mut gateway = match &args.config {
         Some(p) => load_config(p)?,
         None => with_env_providers(
             GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG).map_err(|e| e.to_string())?,
@@ -269,26 +299,38 @@ fn serve(
     let secret = match std::env::var("JWT_HS256_SECRET") {
         Ok(s) if !s.is_empty() => s,
         _ => {
-            let s = dev_secret(&data_dir)?;
+            let s = dev_secret(&args.data_dir, "dev-jwt-secret")?;
             overrides.insert("JWT_HS256_SECRET".to_owned(), s.clone());
             s
         }
     };
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // One salt for every thread (anonymous rate-limit keys must agree), kept
+    // across restarts: generated into the data directory when the config
+    // names none.
+    if gateway.security.anonymous_salt_secret.is_none() {
+        let salt = dev_secret(&args.data_dir, "dev-anon-salt")?;
+        overrides.insert(DEV_SALT_SECRET.to_owned(), salt);
+        gateway.security.anonymous_salt_secret = Some(DEV_SALT_SECRET.to_owned());
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let cfg = ServeConfig {
-        listen,
+        listen: args.listen,
         threads,
-        db: data_dir.join("edgeforge.sqlite3"),
+        db: args.data_dir.join("edgeforge.sqlite3"),
         gateway,
         secrets: EnvSecrets::with(overrides),
-        max_connections,
-        header_timeout: Duration::from_secs(header_timeout_secs.max(1)),
+        max_connections: args.max_connections,
+        header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+        body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+        retention: Duration::from_secs(args.retain_days.max(1) * 86_400),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         background_loops: true,
-        loop_interval: Duration::from_secs(loop_secs.max(1)),
+        loop_interval: Duration::from_secs(args.loop_secs.max(1)),
     };
     let db = cfg.db.clone();
+    let dashboard_open = args.listen.ip().is_loopback();
     run(
         cfg,
         |addr| {
@@ -297,7 +339,15 @@ fn serve(
                 env!("CARGO_PKG_VERSION"),
                 db.display()
             );
-            println!("dashboard: http://{addr}/dashboard");
+            if dashboard_open {
+                println!(
+                    "dashboard: http://{addr}/dashboard (open: this server listens on loopback only)"
+                );
+            } else {
+                println!(
+                    "dashboard: http://{addr}/dashboard (needs the admin routes' credentials)"
+                );
+            }
             edgectl::log::info(
                 "listening",
                 &[("addr", addr.to_string()), ("threads", threads.to_string())],
@@ -321,31 +371,13 @@ fn serve(
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve {
-            config,
-            listen,
-            data_dir,
-            threads,
-            max_connections,
-            header_timeout_secs,
-            loop_secs,
-            log_format,
-            access_log,
-        } => {
-            let format = match log_format {
+        Command::Serve(args) => {
+            let format = match args.log_format {
                 LogFormat::Pretty => edgectl::log::Format::Pretty,
                 LogFormat::Json => edgectl::log::Format::Json,
             };
-            edgectl::log::init(format, access_log);
-            serve(
-                config,
-                listen,
-                data_dir,
-                threads,
-                max_connections,
-                header_timeout_secs,
-                loop_secs,
-            )
+            edgectl::log::init(format, args.access_log);
+            serve(args)
         }
         Command::Config {
             command: ConfigCommand::Validate { file },

@@ -5,7 +5,11 @@
 //! rate limits are process-wide (and survive restarts).
 //!
 //! Limits: request bodies (413 JSON past `gateway.max_body_bytes`), the
-//! header read timeout, and a connection cap per process. Shutdown (Ctrl-C
+//! header read timeout (also the idle keep-alive timeout), a whole-body
+//! deadline (408), and a connection cap per process. The dashboard is open
+//! on a loopback listener and asks for the admin routes' credentials
+//! otherwise. A background loop deletes data points past the retention and
+//! expired KV rows. Shutdown (Ctrl-C
 //! or SIGTERM) stops accepting, lets in-flight requests finish (up to 10 s)
 //! and closes idle keep-alive connections.
 
@@ -91,8 +95,16 @@ pub struct ServeConfig {
     pub secrets: EnvSecrets,
     /// Open connections allowed in total.
     pub max_connections: usize,
-    /// Time allowed to read request headers.
+    /// Time allowed to read request headers (also how long an idle
+    /// keep-alive connection is kept: hyper starts the timer when it waits
+    /// for the next request's head).
     pub header_timeout: Duration,
+    /// Time allowed to read a whole request body; past it, 408 and the
+    /// connection closes (a slow body cannot pin a connection).
+    pub body_timeout: Duration,
+    /// How long analytics data points are kept (expired KV rows are
+    /// deleted by the same loop).
+    pub retention: Duration,
     /// Version reported by `/health`.
     pub version: String,
     /// Run the prober and canary controller loops (every `loop_interval`).
@@ -224,6 +236,42 @@ async fn persister(
     }
 }
 
+/// Deletes data points older than `keep` and expired KV rows, every
+/// `every` (thread 0), so the database does not grow without bound.
+async fn retention(
+    db: std::path::PathBuf,
+    keep: Duration,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Ok(conn) = crate::sqlite::open(&db) else {
+        crate::log::warn(
+            "retention cannot open the database",
+            &[("db", db.display().to_string())],
+        );
+        return;
+    };
+    loop {
+        let now = now_ms();
+        let cutoff = now.saturating_sub(u64::try_from(keep.as_millis()).unwrap_or(u64::MAX));
+        match crate::sqlite::apply_retention(&conn, cutoff, now / 1000, 20) {
+            Ok(r) if r.datapoints + r.kv_rows > 0 => crate::log::info(
+                "retention",
+                &[
+                    ("datapoints_deleted", r.datapoints.to_string()),
+                    ("kv_rows_deleted", r.kv_rows.to_string()),
+                ],
+            ),
+            Ok(_) => {}
+            Err(e) => crate::log::warn("retention failed, retried next loop", &[("error", e)]),
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn thread_main(
     index: usize,
@@ -263,6 +311,12 @@ async fn thread_main(
     let stores = Rc::new(stores);
     if index == 0 {
         tokio::task::spawn_local(persister(limits.clone(), cfg.db.clone(), stop.clone()));
+        tokio::task::spawn_local(retention(
+            cfg.db.clone(),
+            cfg.retention,
+            cfg.loop_interval,
+            stop.clone(),
+        ));
     }
     let active = Rc::new(Cell::new(0usize));
     let max = (cfg.max_connections / threads).max(1);
@@ -286,10 +340,16 @@ async fn thread_main(
                 active.set(active.get() + 1);
                 let (gw, stores, active, mut stop) = (gateway.clone(), stores.clone(), active.clone(), stop.clone());
                 let header_timeout = cfg.header_timeout;
+                let conn_cfg = ConnConfig {
+                    body_timeout: cfg.body_timeout,
+                    dashboard_open: cfg.listen.ip().is_loopback(),
+                };
                 tokio::task::spawn_local(async move {
                     let svc = service_fn(move |req| {
                         let (gw, stores) = (gw.clone(), stores.clone());
-                        async move { Ok::<_, Infallible>(handle(&gw, &stores, req, peer).await) }
+                        async move {
+                            Ok::<_, Infallible>(handle(&gw, &stores, req, peer, conn_cfg).await)
+                        }
                     });
                     let mut http = http1::Builder::new();
                     http.timer(TokioTimer::new())
@@ -373,21 +433,25 @@ fn convert(resp: http::Response<Body>) -> hyper::Response<OutBody> {
     hyper::Response::from_parts(parts, body)
 }
 
-async fn handle(
-    gw: &Gateway,
-    stores: &ThreadStores,
-    req: hyper::Request<Incoming>,
-    peer: SocketAddr,
-) -> hyper::Response<OutBody> {
-    let path = req.uri().path().to_owned();
-    if path == "/dashboard" || path == "/dashboard/data" {
-        return crate::dashboard::serve(gw, stores, &path).await;
-    }
-    let max = gw.config().gateway.max_body_bytes;
-    let (parts, incoming) = req.into_parts();
-    let body = match Limited::new(incoming, max).collect().await {
-        Ok(b) => b.to_bytes().to_vec(),
-        Err(e) => {
+/// What each request of a connection needs from the server's settings.
+#[derive(Debug, Clone, Copy)]
+struct ConnConfig {
+    body_timeout: Duration,
+    /// The server listens on loopback only: the dashboard needs no login.
+    dashboard_open: bool,
+}
+
+/// The whole body within the size limit and the body deadline, or the
+/// error response (413, 408 with `connection: close`, 400).
+async fn read_body(
+    incoming: Incoming,
+    max: usize,
+    deadline: Duration,
+) -> Result<Vec<u8>, hyper::Response<OutBody>> {
+    let collected = tokio::time::timeout(deadline, Limited::new(incoming, max).collect()).await;
+    match collected {
+        Ok(Ok(b)) => Ok(b.to_bytes().to_vec()),
+        Ok(Err(e)) => {
             let too_large = e
                 .downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some();
@@ -396,14 +460,52 @@ async fn handle(
             } else {
                 ApiError::bad_request("invalid_body", format!("could not read the body: {e}"))
             };
-            return convert(err.into_response());
+            Err(convert(err.into_response()))
         }
+        Err(_) => {
+            let err = ApiError::new(
+                http::StatusCode::REQUEST_TIMEOUT,
+                "invalid_request_error",
+                "request_timeout",
+                format!(
+                    "the request body did not arrive within {} s",
+                    deadline.as_secs_f64()
+                ),
+            )
+            .with_header("connection", "close");
+            Err(convert(err.into_response()))
+        }
+    }
+}
+
+async fn handle(
+    gw: &Gateway,
+    stores: &ThreadStores,
+    req: hyper::Request<Incoming>,
+    peer: SocketAddr,
+    conn: ConnConfig,
+) -> hyper::Response<OutBody> {
+    let max = gw.config().gateway.max_body_bytes;
+    let (parts, incoming) = req.into_parts();
+    let body = match read_body(incoming, max, conn.body_timeout).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
     };
     let req = http::Request::from_parts(parts, body);
     let ctx = RequestContext {
         client_ip: Some(peer.ip().to_string()),
         ..RequestContext::default()
     };
+    let path = req.uri().path();
+    if path == "/dashboard" || path == "/dashboard/data" {
+        if !conn.dashboard_open
+            && let Err(refused) = gw.admit_as_admin(&req, &ctx, &LocalSpawn).await
+        {
+            return convert(refused);
+        }
+        let path = path.to_owned();
+        return crate::dashboard::serve(gw, stores, &path).await;
+    }
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let resp = gw.handle(req, ctx, &LocalSpawn).await;

@@ -379,3 +379,64 @@ impl AnalyticsSink for SqliteAnalytics {
             .map_err(|e| AnalyticsError::Backend(format!("analytics queue: {e}")))
     }
 }
+
+/// Rows one retention statement deletes at most (short transactions keep
+/// the request threads' writes flowing).
+const RETENTION_BATCH: usize = 5_000;
+
+/// What [`apply_retention`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retained {
+    /// Analytics data points older than the cutoff.
+    pub datapoints: usize,
+    /// KV rows past their expiry.
+    pub kv_rows: usize,
+}
+
+/// Deletes analytics data points older than `cutoff_ms` and KV rows expired
+/// at `now_secs`, in batches, at most `max_batches` of each (the background
+/// loop calls it every minute, so a backlog drains over a few calls).
+pub fn apply_retention(
+    conn: &Connection,
+    cutoff_ms: u64,
+    now_secs: u64,
+    max_batches: usize,
+) -> Result<Retained, String> {
+    let cutoff = i64::try_from(cutoff_ms).unwrap_or(i64::MAX);
+    let now = i64::try_from(now_secs).unwrap_or(i64::MAX);
+    Ok(Retained {
+        datapoints: delete_in_batches(
+            conn,
+            "DELETE FROM datapoints WHERE rowid IN (SELECT rowid FROM datapoints WHERE ts_ms < ?1 LIMIT ?2)",
+            cutoff,
+            max_batches,
+        )?,
+        kv_rows: delete_in_batches(
+            conn,
+            "DELETE FROM kv WHERE key IN (SELECT key FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)",
+            now,
+            max_batches,
+        )?,
+    })
+}
+
+/// Runs `sql` (bound to `bound` and the batch size) until a batch deletes
+/// fewer rows than the batch size, at most `max_batches` times.
+fn delete_in_batches(
+    conn: &Connection,
+    sql: &str,
+    bound: i64,
+    max_batches: usize,
+) -> Result<usize, String> {
+    let mut deleted = 0;
+    for _ in 0..max_batches {
+        let n = conn
+            .execute(sql, params![bound, RETENTION_BATCH as i64])
+            .map_err(|e| e.to_string())?;
+        deleted += n;
+        if n < RETENTION_BATCH {
+            break;
+        }
+    }
+    Ok(deleted)
+}

@@ -4,95 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use edgeforge_e2e::http_request_with;
 
-const BIN: &str = env!("CARGO_BIN_EXE_edgectl");
-
-struct Server {
-    child: Child,
-    port: u16,
-    token: String,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--threads",
-                "2",
-                "--data-dir",
-            ])
-            .arg(dir)
-            .env_remove("JWT_HS256_SECRET")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        let port: u16 = first
-            .split("http://127.0.0.1:")
-            .nth(1)
-            .and_then(|r| r.split(' ').next())
-            .unwrap()
-            .parse()
-            .unwrap();
-        let mut token = String::new();
-        for line in lines.by_ref().take(3) {
-            let line = line.unwrap();
-            if let Some(rest) = line.split("Bearer ").nth(1) {
-                token = rest.split('\'').next().unwrap().to_owned();
-            }
-        }
-        assert!(!token.is_empty(), "no dev token printed");
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, port, token }
-    }
-
-    fn call(&self, method: &str, path: &str, body: &[u8]) -> edgeforge_e2e::HttpResponse {
-        let auth = format!("Bearer {}", self.token);
-        http_request_with(
-            self.port,
-            method,
-            path,
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/json"),
-                ("user-agent", "cli-test"),
-            ],
-            body,
-        )
-        .unwrap()
-    }
-
-    fn stop(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        for _ in 0..200 {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("edgectl did not stop within 10 s of SIGTERM");
-    }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("edgectl-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
+mod common;
+use common::*;
 
 const CHAT: &[u8] = br#"{"model":"mock-1","messages":[{"role":"user","content":"hello"}]}"#;
 

@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
     let clock = ManualClock::new(NOW * 1000);
     let store = MemoryStore::new(Arc::new(clock.clone()));
     let quota = Quota::new(1_000_000, 1).unwrap();
-    let key = format!("chat:{}", anonymous_key("203.0.113.9", "bench"));
+    let key = format!("chat:{}", anonymous_key("203.0.113.9"));
     c.bench_function("ratelimit/decide_in_memory", |b| {
         b.iter(|| {
             clock.advance_ms(1);

@@ -2,8 +2,10 @@
 //!
 //! Patterns are exact (`/v1/models`), with `{param}` segments
 //! (`/v1/users/{id}/keys`) or prefixes (`/v1/admin/*`, which also matches
-//! `/v1/admin`). The most specific match wins (segment by segment, a literal
-//! beats a parameter, which beats a prefix). Anything not covered is denied
+//! `/v1/admin`). The most specific pattern that matches the path decides
+//! (segment by segment, a literal beats a parameter, which beats a prefix);
+//! a method it does not list is refused (405), never passed on to a broader
+//! rule. Anything not covered is denied
 //! (default deny) with a typed [`DenyReason`]. Paths with `.`/`..` or empty
 //! segments, or encoded `/`, are denied as malformed so routers that normalise
 //! differently cannot be used to bypass a rule.
@@ -248,26 +250,28 @@ impl Policy {
         principal: &Principal,
     ) -> Result<Allowed, DenyReason> {
         let segments = split_path(path).ok_or(DenyReason::MalformedPath)?;
-        let mut path_matched = false;
-        for rule in &self.rules {
-            let Some(params) = rule.pattern.matches(&segments) else {
-                continue;
-            };
-            path_matched = true;
-            if !rule.methods.is_empty() && !rule.methods.iter().any(|m| m == method) {
-                continue;
+        // The most specific pattern that matches the path decides; rules of
+        // the same shape differ only by method. A method it does not list
+        // is refused, never handed to a broader rule.
+        let mut matching = self
+            .rules
+            .iter()
+            .filter_map(|rule| rule.pattern.matches(&segments).map(|p| (rule, p)));
+        let Some((first, first_params)) = matching.next() else {
+            return Err(DenyReason::NoRoute);
+        };
+        let same_shape = std::iter::once((first, first_params))
+            .chain(matching.filter(|(rule, _)| rule.pattern.same_shape(&first.pattern)));
+        for (rule, params) in same_shape {
+            if rule.methods.is_empty() || rule.methods.iter().any(|m| m == method) {
+                check(rule, principal)?;
+                return Ok(Allowed {
+                    pattern: rule.pattern.as_str().to_owned(),
+                    params,
+                });
             }
-            check(rule, principal)?;
-            return Ok(Allowed {
-                pattern: rule.pattern.as_str().to_owned(),
-                params,
-            });
         }
-        Err(if path_matched {
-            DenyReason::MethodNotAllowed
-        } else {
-            DenyReason::NoRoute
-        })
+        Err(DenyReason::MethodNotAllowed)
     }
 }
 

@@ -46,11 +46,13 @@ use async_trait::async_trait;
 use edge_ports::{
     AnalyticsSink, Clock, DataPoint, KvError, KvStore, ListOptions, PutOptions, Random,
 };
-use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::classify::{classify_text, redact_json};
+
+mod sampler;
+pub use sampler::EventSampler;
 
 /// 30 days, the log's retention.
 pub const DEFAULT_TTL_SECS: u64 = 30 * 24 * 3600;
@@ -59,7 +61,7 @@ const MAX_REASON_BYTES: usize = 256;
 const MAX_FIELD_BYTES: usize = 256;
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EventKind {
@@ -171,6 +173,18 @@ pub struct SecurityEvent {
     /// Structured details (redacted field by field).
     #[serde(default)]
     pub details: Value,
+    /// How many like events this one stands for (more than 1 for a
+    /// [`EventSampler`] summary).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
 }
 
 impl SecurityEvent {
@@ -188,6 +202,7 @@ impl SecurityEvent {
             country: None,
             route: None,
             details: Value::Null,
+            count: 1,
         }
     }
     /// Sets the request id.
@@ -400,13 +415,10 @@ impl<K: KvStore, A: AnalyticsSink> EventLog<K, A> {
     fn redact(&self, mut ev: SecurityEvent) -> SecurityEvent {
         ev.client_ip = ev.client_ip.map(|ip| anonymize_ip(&ip));
         ev.subject = ev.subject.map(|s| self.pseudonymize(s));
-        if !classify_text(None, &ev.reason).is_empty() {
-            ev.reason = redact_json(&Value::String(ev.reason))
-                .as_str()
-                .unwrap_or("[REDACTED]")
-                .to_string();
-        }
+        ev.reason = redact_text(&ev.reason);
         ev.reason = truncate(&ev.reason, MAX_REASON_BYTES);
+        // Paths carry ids (`/templates/alice@example.com`): redacted like text.
+        ev.route = ev.route.map(|r| redact_text(&r));
         for v in [&mut ev.request_id, &mut ev.country, &mut ev.route]
             .into_iter()
             .flatten()
@@ -423,15 +435,7 @@ impl<K: KvStore, A: AnalyticsSink> EventLog<K, A> {
             return truncate(&subject, MAX_FIELD_BYTES);
         };
         match &self.config.pseudonym_key {
-            Some(key) => match hmac::Hmac::<sha2::Sha256>::new_from_slice(key) {
-                Ok(mut mac) => {
-                    mac.update(subject.as_bytes());
-                    let tag = mac.finalize().into_bytes();
-                    let hex: String = tag[..12].iter().map(|b| format!("{b:02x}")).collect();
-                    format!("pseudonym:{hex}")
-                }
-                Err(_) => format!("[REDACTED:{}]", first.kind.label()),
-            },
+            Some(key) => format!("pseudonym:{}", crate::classify::pseudonym(key, &subject)),
             None => format!("[REDACTED:{}]", first.kind.label()),
         }
     }
@@ -512,6 +516,17 @@ impl<K: KvStore, A: AnalyticsSink> EventLog<K, A> {
     }
 }
 
+/// `text` with PII and secrets replaced (`[REDACTED:email]`).
+fn redact_text(text: &str) -> String {
+    if classify_text(None, text).is_empty() {
+        return text.to_owned();
+    }
+    redact_json(&Value::String(text.to_owned()))
+        .as_str()
+        .unwrap_or("[REDACTED]")
+        .to_owned()
+}
+
 fn meta_matches(meta: Option<&Value>, q: &EventQuery) -> bool {
     let Some(meta) = meta else {
         return q.kind.is_none() && q.min_severity.is_none();
@@ -534,7 +549,8 @@ fn meta_matches(meta: Option<&Value>, q: &EventQuery) -> bool {
 }
 
 /// The analytics point: `index1` = kind; blobs: kind, severity, route,
-/// country, reason; doubles: count (1), severity level (0–4).
+/// country, reason; doubles: count (1, or a summary's count), severity
+/// level (0–4).
 fn data_point(ev: &SecurityEvent) -> DataPoint {
     DataPoint {
         indexes: vec![ev.kind.as_str().to_string()],
@@ -545,7 +561,7 @@ fn data_point(ev: &SecurityEvent) -> DataPoint {
             ev.country.clone().unwrap_or_default(),
             ev.reason.clone(),
         ],
-        doubles: vec![1.0, ev.severity.level()],
+        doubles: vec![ev.count as f64, ev.severity.level()],
     }
 }
 

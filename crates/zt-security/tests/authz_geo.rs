@@ -150,6 +150,48 @@ fn admin_routes_require_access() {
     );
 }
 
+/// Issue 18 (low): a method the most specific rule does not list is
+/// refused there, not handed to a broader rule (`/v1/admin/*` would let an
+/// `ops` admin POST to the GET-only status route, and `/v1/*` below would
+/// let anyone DELETE a file).
+#[test]
+fn the_most_specific_path_decides_and_a_method_mismatch_is_refused() {
+    let p = policy();
+    let mut admin = user(Tier::Admin);
+    admin.roles.push("ops".into());
+    admin.via_access = true;
+    assert_eq!(
+        p.authorize("POST", "/v1/admin/status", &admin).unwrap_err(),
+        DenyReason::MethodNotAllowed
+    );
+    let config: PolicyConfig = serde_json::from_value(json!({ "routes": [
+        { "pattern": "/v1/*", "public": true },
+        { "pattern": "/v1/files/{id}", "methods": ["GET"], "tiers": ["admin"] },
+        { "pattern": "/v1/files/{id}", "methods": ["PUT"], "tiers": ["premium", "admin"] },
+    ]}))
+    .unwrap();
+    let p = Policy::new(config).unwrap();
+    let anon = Principal::anonymous();
+    assert!(p.authorize("GET", "/v1/models", &anon).is_ok());
+    assert_eq!(
+        p.authorize("DELETE", "/v1/files/f1", &anon).unwrap_err(),
+        DenyReason::MethodNotAllowed
+    );
+    assert_eq!(
+        p.authorize("GET", "/v1/files/f1", &anon).unwrap_err(),
+        DenyReason::AuthenticationRequired
+    );
+    assert!(
+        p.authorize("PUT", "/v1/files/f1", &user(Tier::Premium))
+            .is_ok()
+    );
+    assert_eq!(
+        p.authorize("GET", "/v1/files/f1", &user(Tier::Premium))
+            .unwrap_err(),
+        DenyReason::TierNotAllowed(Tier::Premium)
+    );
+}
+
 #[test]
 fn path_tricks_are_malformed() {
     let p = policy();

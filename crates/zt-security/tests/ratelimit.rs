@@ -11,7 +11,7 @@ use zt_security::jwt::Tier;
 use zt_security::ratelimit::{
     Decision, Gcra, KvStoreLimiter, MemoryStore, Quota, RateLimitConfig, RateLimitError,
     RateLimitStore, RateLimitTable, RateLimiter, anonymous_key, anonymous_key_salted, api_key_key,
-    headers, user_key,
+    client_network, headers, user_key,
 };
 
 const T0: u64 = 1_700_000_000_000;
@@ -255,7 +255,7 @@ fn memory_store_and_limiter() {
     block_on(async {
         let clock = ManualClock::new(T0);
         let limiter = RateLimiter::new(table(), MemoryStore::new(Arc::new(clock.clone())));
-        let anon = anonymous_key("203.0.113.9", "curl/8");
+        let anon = anonymous_key("203.0.113.9");
         for _ in 0..5 {
             assert!(
                 limiter
@@ -284,12 +284,7 @@ fn memory_store_and_limiter() {
         );
         assert!(
             limiter
-                .check(
-                    Tier::Anonymous,
-                    "chat",
-                    &anonymous_key("203.0.113.10", "curl/8"),
-                    1
-                )
+                .check(Tier::Anonymous, "chat", &anonymous_key("203.0.113.10"), 1)
                 .await
                 .unwrap()
                 .0
@@ -369,19 +364,39 @@ fn kv_backend_basic_behaviour() {
 #[test]
 fn keys_never_contain_raw_identifiers() {
     for ip in ["203.0.113.9", "2001:db8::1", "10.0.0.1"] {
-        let k = anonymous_key(ip, "Mozilla/5.0");
+        let k = anonymous_key(ip);
         assert!(!k.contains(ip));
         assert!(k.starts_with("a:") && k.len() == 66);
-        assert_ne!(k, anonymous_key(ip, "curl/8"));
-        assert_ne!(k, anonymous_key_salted(b"pepper", ip, "Mozilla/5.0"));
+        assert_ne!(k, anonymous_key_salted(b"pepper", ip));
         assert!(k[2..].bytes().all(|b| b.is_ascii_hexdigit()));
     }
-    // Length-prefixed hashing: moving bytes between IP and UA changes the key.
+    // Length-prefixed hashing: moving bytes between salt and IP changes the key.
     assert_ne!(
-        anonymous_key("1.2.3.4", "5x"),
-        anonymous_key("1.2.3.45", "x")
+        anonymous_key_salted(b"1", "2.3.4.5"),
+        anonymous_key_salted(b"", "12.3.4.5")
     );
     assert!(!api_key_key("sk-live-abc").contains("sk-live"));
     assert!(!user_key("alice@example.com").contains("alice"));
     assert_eq!(user_key("u1"), user_key("u1"));
+}
+
+/// Issue 18 (M3): rotating the User-Agent or the low 64 bits of an IPv6
+/// address must not give an anonymous client a fresh bucket.
+#[test]
+fn anonymous_clients_are_keyed_on_their_network() {
+    assert_eq!(client_network("203.0.113.9"), "203.0.113.9");
+    assert_eq!(client_network("::ffff:203.0.113.9"), "203.0.113.9");
+    assert_eq!(
+        client_network("2001:db8:aa:bb:1:2:3:4"),
+        "2001:db8:aa:bb::/64"
+    );
+    assert_eq!(
+        anonymous_key("2001:db8:aa:bb::1"),
+        anonymous_key("2001:db8:aa:bb:ffff:ffff:ffff:ffff")
+    );
+    assert_ne!(
+        anonymous_key("2001:db8:aa:bb::1"),
+        anonymous_key("2001:db8:aa:bc::1")
+    );
+    assert_ne!(anonymous_key("203.0.113.9"), anonymous_key("203.0.113.10"));
 }

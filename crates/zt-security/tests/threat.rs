@@ -2,7 +2,7 @@
 //! Threat detection: committed corpora, benign traps and known evasions.
 
 use zt_security::threat::{
-    Input, InputKind, ThreatConfig, ThreatScanner, normalize_text, scan_request,
+    Input, InputKind, RequestInputs, ThreatConfig, ThreatScanner, normalize_text, scan_request,
 };
 
 /// Non-blank corpus lines with their 1-based line numbers.
@@ -422,13 +422,21 @@ fn verdict_names_the_input_and_truncates_the_payload() {
         "messages": [{"role": "user", "content": "<script>alert(1)</script>"}],
         "user": {"$ne": null},
         "metadata": {"$schema": "https://example.com/s.json"}
-    });
+    })
+    .to_string();
     let uri: http::Uri = format!("/search?q={}&page=2&user[$ne]=1", "1%20or%20true")
         .parse()
         .unwrap();
     let mut headers = http::HeaderMap::new();
     headers.insert("user-agent", "sqlmap' or 1=1--".parse().unwrap());
-    let v = scan_request(&s, &uri, &headers, Some(&json));
+    let v = scan_request(
+        &s,
+        &RequestInputs {
+            uri: &uri,
+            headers: &headers,
+            json_body: Some(json.as_bytes()),
+        },
+    );
     assert!(v.blocked);
     let locs: Vec<&str> = v.findings.iter().map(|f| f.location.as_str()).collect();
     assert!(locs.contains(&"query:q"), "{locs:?}");

@@ -11,6 +11,7 @@ use edge_cloudflare::{DecideRequest, DurableRateLimits, WorkersClock, decide_in_
 use edge_gateway::{ApiError, Gateway};
 use edge_ports::Clock;
 use worker::{Context, DurableObject, Env, Request, Response, State, durable_object, event};
+use zt_security::ratelimit::Tat;
 
 /// The version reported by `/health`.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -53,17 +54,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
         Err(e) => return to_worker(e.into_response()),
     };
     let max = gw.config().gateway.max_body_bytes;
-    let declared = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return to_worker(ApiError::too_large(max).into_response());
-    }
     let rctx = request_context(&req);
-    let http_req = match to_http(req).await {
+    let http_req = match to_http(req, max).await {
         Ok(r) => r,
         Err(e) => return to_worker(e.into_response()),
     };
@@ -74,11 +66,23 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
 /// The exact per-key GCRA limiter. One object per limit key (the Worker
 /// names it with `idFromName(key)`), so decisions for a key are serialised
 /// by the platform and its state (the theoretical arrival time) never races.
+/// An alarm deletes the state once the bucket is full again, so a flood of
+/// one-off keys leaves no storage behind.
 #[durable_object]
 pub struct RateLimiter {
     state: State,
-    tat: RefCell<Option<u64>>,
+    tat: RefCell<Option<Tat>>,
     clock: WorkersClock,
+}
+
+impl RateLimiter {
+    async fn stored_tat(&self) -> Option<Tat> {
+        let cached = *self.tat.borrow();
+        match cached {
+            Some(t) => Some(t),
+            None => self.state.storage().get::<Tat>("tat").await.ok().flatten(),
+        }
+    }
 }
 
 impl DurableObject for RateLimiter {
@@ -94,20 +98,37 @@ impl DurableObject for RateLimiter {
         let Ok(body) = req.json::<DecideRequest>().await else {
             return Response::error("invalid rate-limit request", 400);
         };
-        let storage = self.state.storage();
-        let cached = *self.tat.borrow();
-        let tat = match cached {
-            Some(t) => Some(t),
-            None => storage.get::<u64>("tat").await.ok().flatten(),
-        };
+        let tat = self.stored_tat().await;
         let (decision, next) = match decide_in_object(&body, tat, self.clock.now_ms()) {
             Ok(d) => d,
             Err(e) => return Response::error(e.to_string(), 400),
         };
         if let Some(t) = next {
+            let storage = self.state.storage();
             storage.put("tat", t).await?;
             *self.tat.borrow_mut() = Some(t);
+            let after_ms = i64::try_from(decision.reset_after_ms).unwrap_or(i64::MAX / 2);
+            storage.set_alarm(after_ms.saturating_add(1_000)).await?;
         }
         Response::from_json(&decision)
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let now = self.clock.now_ms();
+        match self.stored_tat().await {
+            Some(t) if !t.has_passed(now) => {
+                let left_ms = t.micros().saturating_sub(Tat::at_ms(now).micros()) / 1000;
+                let left_ms = i64::try_from(left_ms).unwrap_or(i64::MAX / 2);
+                self.state
+                    .storage()
+                    .set_alarm(left_ms.saturating_add(1_000))
+                    .await?;
+            }
+            _ => {
+                self.state.storage().delete_all().await?;
+                *self.tat.borrow_mut() = None;
+            }
+        }
+        Response::ok("")
     }
 }

@@ -1,4 +1,5 @@
-//! Wiring only: the gateway (admin routes) and the cron step.
+//! Wiring only: the gateway's admin routes (behind Cloudflare Access) and
+//! the cron step.
 
 use edge_cloudflare::host::{Background, request_context, to_http, to_worker};
 use edge_gateway::{ApiError, Gateway};
@@ -6,6 +7,7 @@ use worker::{
     Context, Env, Request, Response, ScheduleContext, ScheduledEvent, console_error, console_log,
     event,
 };
+use zt_security::jwt::ACCESS_HEADER;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const BUNDLED_CONFIG: &str = include_str!("../../api/gateway.toml");
@@ -29,14 +31,44 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
 }
 
+/// `/health`, and the admin API behind Cloudflare Access: the controller
+/// never serves chat or any other gateway route, and an admin request
+/// without an Access assertion is refused before the gateway runs (the
+/// gateway then validates the assertion and its policy).
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let path = req.path();
+    let admin = path == "/admin" || path.starts_with("/admin/");
+    if path != "/health" && !admin {
+        return to_worker(
+            ApiError::not_found(format!(
+                "no route {path}: the canary-controller serves /health and the admin API only"
+            ))
+            .into_response(),
+        );
+    }
+    let has_access = req
+        .headers()
+        .get(ACCESS_HEADER)
+        .ok()
+        .flatten()
+        .is_some_and(|v| !v.is_empty());
+    if admin && !has_access {
+        return to_worker(
+            ApiError::forbidden(
+                "access_required",
+                format!("{path} requires a Cloudflare Access token ({ACCESS_HEADER})"),
+            )
+            .into_response(),
+        );
+    }
     let gw = match build(&env) {
         Ok(g) => g,
         Err(e) => return to_worker(e.into_response()),
     };
     let rctx = request_context(&req);
-    let http_req = match to_http(req).await {
+    let max = gw.config().gateway.max_body_bytes;
+    let http_req = match to_http(req, max).await {
         Ok(r) => r,
         Err(e) => return to_worker(e.into_response()),
     };

@@ -54,6 +54,46 @@ pub fn http_request_with(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<HttpResponse, String> {
+    let length = format!("Content-Length: {}\r\n", body.len());
+    send(port, method, path, headers, &length, &[body])
+}
+
+/// A request whose body is sent with `Transfer-Encoding: chunked`, one
+/// chunk per item of `chunks` (no `Content-Length` to trust).
+pub fn http_request_chunked(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    chunks: &[&[u8]],
+) -> Result<HttpResponse, String> {
+    let mut framed: Vec<Vec<u8>> = Vec::new();
+    for chunk in chunks.iter().filter(|c| !c.is_empty()) {
+        let mut f = format!("{:x}\r\n", chunk.len()).into_bytes();
+        f.extend_from_slice(chunk);
+        f.extend_from_slice(b"\r\n");
+        framed.push(f);
+    }
+    framed.push(b"0\r\n\r\n".to_vec());
+    let parts: Vec<&[u8]> = framed.iter().map(Vec::as_slice).collect();
+    send(
+        port,
+        method,
+        path,
+        headers,
+        "Transfer-Encoding: chunked\r\n",
+        &parts,
+    )
+}
+
+fn send(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    framing: &str,
+    body: &[&[u8]],
+) -> Result<HttpResponse, String> {
     let mut stream =
         TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
     let timeout = Some(Duration::from_secs(30));
@@ -68,13 +108,18 @@ pub fn http_request_with(
         extra.push_str(&format!("{k}: {v}\r\n"));
     }
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n",
-        body.len()
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{extra}{framing}\r\n"
     );
     stream
         .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(body))
         .map_err(|e| format!("write: {e}"))?;
+    for part in body {
+        // A server may answer (413) and close before the whole body is
+        // sent: read its answer rather than fail on the write.
+        if stream.write_all(part).is_err() {
+            break;
+        }
+    }
     // Read only as much as the response frames: some servers keep the
     // connection open for seconds despite `Connection: close`.
     let mut raw = Vec::new();

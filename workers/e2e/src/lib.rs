@@ -21,5 +21,5 @@
 mod client;
 mod wrangler;
 
-pub use client::{HttpResponse, http_request, http_request_with};
+pub use client::{HttpResponse, http_request, http_request_chunked, http_request_with};
 pub use wrangler::{WranglerDev, workspace_root};

@@ -5,7 +5,7 @@
 
 use std::net::TcpListener;
 
-use edgeforge_e2e::{HttpResponse, WranglerDev, http_request_with};
+use edgeforge_e2e::{HttpResponse, WranglerDev, http_request_chunked, http_request_with};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
@@ -196,8 +196,43 @@ fn api_worker_in_workerd() {
     let r = call("GET", "/v1/models?id=1%27%20OR%20%271%27%3D%271", &[], b"");
     assert_eq!((r.status, code(&r).as_str()), (403, "threat_detected"));
 
+    // A body over the limit is refused while it is read, with no
+    // Content-Length to trust (chunked).
+    let mib = vec![b' '; 256 * 1024];
+    let r = http_request_chunked(
+        port,
+        "POST",
+        "/v1/chat/completions",
+        &[("authorization", &auth), json_ct],
+        &[&mib, &mib, &mib, &mib, b"  "],
+    )
+    .unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (413, "body_too_large"));
+
+    // Issue 18's worst body shape (a 512 KiB key over ~170k strings, no
+    // credentials) is refused without scanning past the budget, and the
+    // Worker keeps serving.
+    let mut hostile = format!("{{\"{}\":[", "k".repeat(512 * 1024)).into_bytes();
+    while hostile.len() < (1 << 20) - 8 {
+        hostile.extend_from_slice(b"\"\",");
+    }
+    hostile.extend_from_slice(b"\"\"]}");
+    let r = call("POST", "/v1/chat/completions", &[json_ct], &hostile);
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (401, "authentication_required")
+    );
+    assert!(
+        r.header("server-timing")
+            .is_some_and(|t| t.contains("scan-truncated")),
+        "{:?}",
+        r.header("server-timing")
+    );
+    assert_eq!(call("GET", "/health", &[], b"").status, 200);
+
     // Over the limit (anonymous read: 5 per minute, exact in the Durable
-    // Object): 429 with Retry-After. A distinct User-Agent is a distinct key.
+    // Object): 429 with Retry-After. The key is the client's network, so a
+    // new User-Agent buys nothing: the two template reads above count.
     let ua = [("user-agent", "edgeforge-e2e-limit/1.0")];
     let statuses: Vec<u16> = (0..6)
         .map(|_| {
@@ -208,7 +243,7 @@ fn api_worker_in_workerd() {
         .collect();
     assert_eq!(
         statuses,
-        [200, 200, 200, 200, 200, 429],
+        [200, 200, 200, 429, 429, 429],
         "{}",
         dev.log_tail()
     );

@@ -159,6 +159,19 @@ fn canary_advances_when_healthy_and_rolls_back_on_errors() {
     // The api caches the rollout state for 5 s.
     let settle = || std::thread::sleep(Duration::from_millis(5_500));
 
+    // The controller serves /health and the admin API behind Access only:
+    // no chat, and no admin call without an Access assertion.
+    let auth = format!("Bearer {}", token("user-x"));
+    let on_ctl = |method: &str, path: &str, headers: &[(&str, &str)]| {
+        http_request_with(ctl.port(), method, path, headers, chat.as_bytes()).unwrap()
+    };
+    let r = on_ctl("POST", "/v1/chat/completions", &[("authorization", &auth)]);
+    assert_eq!(r.status, 404, "{}", String::from_utf8_lossy(&r.body));
+    let r = on_ctl("GET", "/admin/canary/r1", &[("authorization", &auth)]);
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json().unwrap()["error"]["code"], "access_required");
+    assert_eq!(on_ctl("GET", "/health", &[]).status, 200);
+
     cron(); // starts r1 at 50%
     settle();
     assert_eq!(status()["rollout"]["percent"], 50.0, "{}", api.log_tail());

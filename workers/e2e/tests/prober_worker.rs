@@ -132,10 +132,18 @@ fn prober_health_steers_the_api_ranking() {
         String::from_utf8_lossy(&r.body),
         prober.log_tail()
     );
-    let r = http_request_with(prober.port(), "GET", "/probe", &[], b"").unwrap();
-    let records = r.json().unwrap();
-    assert_eq!(records["records"]["dead"]["ok"], false, "{records}");
-    assert_eq!(records["records"]["alive"]["ok"], true, "{records}");
+    // The prober serves /health and nothing else: probing and the SLO step
+    // cannot be triggered from outside.
+    for path in ["/probe", "/slo", "/v1/chat/completions"] {
+        let r = http_request_with(prober.port(), "GET", path, &[], b"").unwrap();
+        assert_eq!(r.status, 404, "{path}");
+    }
+    assert_eq!(
+        http_request_with(prober.port(), "GET", "/health", &[], b"")
+            .unwrap()
+            .status,
+        200
+    );
 
     // The api re-reads health every 10 s; after that the dead provider is
     // skipped.

@@ -1,5 +1,5 @@
 //! Wiring only: bindings to the gateway's ports, cron to the prober and the
-//! SLO step.
+//! SLO step. The fetch handler serves `/health` and nothing else.
 
 use edge_gateway::{ApiError, Gateway};
 use worker::{
@@ -41,41 +41,20 @@ fn json(status: u16, v: &serde_json::Value) -> worker::Result<Response> {
     Response::from_json(v).map(|r| r.with_status(status))
 }
 
+/// Only `/health`: the cron trigger does the probing and the SLO step, so
+/// nothing here can be triggered (or read) from the internet.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, _env: Env, _ctx: Context) -> worker::Result<Response> {
     let path = req.path();
     if path == "/health" {
-        return json(200, &serde_json::json!({"status": "ok"}));
+        return json(
+            200,
+            &serde_json::json!({"status": "ok", "version": VERSION}),
+        );
     }
-    let gw = match build(&env) {
-        Ok(g) => g,
-        Err(e) => {
-            return json(
-                500,
-                &serde_json::json!({"error": {"type": "api_error", "code": "misconfigured", "message": format!("{e:?}")}}),
-            );
-        }
-    };
-    match path.as_str() {
-        "/probe" => {
-            let records: std::collections::HashMap<_, _> = gw
-                .probe_providers()
-                .await
-                .into_iter()
-                .map(|r| (r.provider.clone(), r))
-                .collect();
-            json(200, &serde_json::json!({"records": records}))
-        }
-        "/slo" => match gw.slo_tick().await {
-            Ok(t) => json(200, &serde_json::json!(t)),
-            Err(e) => json(
-                503,
-                &serde_json::json!({"error": {"type": "api_error", "code": "slo_failed", "message": e}}),
-            ),
-        },
-        _ => json(
-            404,
-            &serde_json::json!({"error": {"type": "not_found_error", "code": "not_found", "message": format!("no route {path}")}}),
-        ),
-    }
+    json(
+        404,
+        &serde_json::json!({"error": {"type": "not_found_error", "code": "not_found", "param": null,
+            "message": format!("no route {path}: the health-prober works from its cron trigger and serves only /health")}}),
+    )
 }

@@ -125,6 +125,31 @@ pub fn classify_json(doc: &Value) -> Vec<Finding> {
     out
 }
 
+/// A keyed pseudonym of `value`: 24 hex digits of HMAC-SHA256(`key`,
+/// `value`). Stable for one key, not reversible without it (with an empty
+/// key it is only a hash: dictionary attacks work; configure a key).
+///
+/// ```
+/// use zt_security::classify::pseudonym;
+/// let p = pseudonym(b"server-secret", "alice@example.com");
+/// assert_eq!(p.len(), 24);
+/// assert_eq!(p, pseudonym(b"server-secret", "alice@example.com"));
+/// assert_ne!(p, pseudonym(b"other-secret", "alice@example.com"));
+/// ```
+pub fn pseudonym(key: &[u8], value: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(key) {
+        Ok(m) => m,
+        // HMAC takes keys of any length; this arm is unreachable.
+        Err(_) => return "0".repeat(24),
+    };
+    mac.update(value.as_bytes());
+    mac.finalize().into_bytes()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A copy of `doc` with each classified value replaced by `"[REDACTED:<type>]"`.
 pub fn redact_json(doc: &Value) -> Value {
     fn go(v: &Value, key: Option<&str>, depth: usize) -> Value {

@@ -54,6 +54,42 @@ impl JwksConfig {
     }
 }
 
+/// Checks a JWKS URL: `https://` with a host, or plain `http://` only to a
+/// loopback host (`localhost`, `127.0.0.0/8`, `::1`) for local issuers. The
+/// URL is parsed, so `http://localhost.evil.com` and `http://127.0.0.1@evil`
+/// are refused.
+///
+/// ```
+/// use zt_security::jwt::validate_jwks_url;
+/// assert!(validate_jwks_url("https://issuer.example.com/.well-known/jwks.json").is_ok());
+/// assert!(validate_jwks_url("http://127.0.0.1:9000/jwks").is_ok());
+/// assert!(validate_jwks_url("http://localhost.evil.com/jwks").is_err());
+/// assert!(validate_jwks_url("http://example.com/jwks").is_err());
+/// ```
+pub fn validate_jwks_url(url: &str) -> Result<(), JwtError> {
+    let bad = |why: &str| JwtError::Config(format!("JWKS URL {url:?}: {why}"));
+    let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
+    let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+    if authority.as_str().contains('@') {
+        return Err(bad("user info is not allowed"));
+    }
+    let host = authority.host();
+    match uri.scheme_str() {
+        Some("https") if !host.is_empty() => Ok(()),
+        Some("http") if is_loopback_host(host) => Ok(()),
+        Some("http") => Err(bad("plain http is allowed only to a loopback host")),
+        _ => Err(bad("must be https")),
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[derive(Default)]
 struct State {
     keys: Vec<VerificationKey>,
@@ -299,6 +335,7 @@ impl JwksVerifier {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, JwtError> {
         config.validate()?;
+        validate_jwks_url(&cache.config.url)?;
         Ok(Self {
             config,
             cache,

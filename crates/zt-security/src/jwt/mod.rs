@@ -41,7 +41,7 @@ mod principal;
 mod verify;
 
 pub use access::{ACCESS_HEADER, AccessConfig, AccessValidator};
-pub use jwks::{JwksCache, JwksConfig, JwksVerifier};
+pub use jwks::{JwksCache, JwksConfig, JwksVerifier, validate_jwks_url};
 pub use keys::VerificationKey;
 pub use principal::{Principal, Tier, UnknownTier};
 pub use verify::{JwtConfig, TokenHeader, Verifier, parse_header, verify_with_key};

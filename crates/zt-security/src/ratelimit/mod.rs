@@ -32,8 +32,8 @@ mod wire;
 pub use store::{KvStoreLimiter, MemoryStore, RateLimitStore, RateLimiter};
 pub use table::{RateLimitConfig, RateLimitTable};
 pub use wire::{
-    anonymous_key, anonymous_key_salted, api_key_key, headers, policy_header, ratelimit_header,
-    user_key,
+    anonymous_key, anonymous_key_salted, api_key_key, client_network, headers, policy_header,
+    ratelimit_header, user_key,
 };
 
 use serde::{Deserialize, Serialize};
@@ -108,6 +108,37 @@ impl Quota {
     }
 }
 
+/// A theoretical arrival time: GCRA's one number of state per key, in
+/// microseconds since the Unix epoch. A type of its own so it is never
+/// compared with a millisecond clock reading by mistake: ask
+/// [`Tat::has_passed`] instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Tat(u64);
+
+impl Tat {
+    /// From microseconds since the epoch (as stored).
+    pub fn from_micros(us: u64) -> Self {
+        Self(us)
+    }
+
+    /// Microseconds since the epoch (to store).
+    pub fn micros(self) -> u64 {
+        self.0
+    }
+
+    /// The TAT of a clock reading in milliseconds.
+    pub fn at_ms(now_ms: u64) -> Self {
+        Self(now_ms.saturating_mul(1000))
+    }
+
+    /// True when the bucket is full again at `now_ms`: the key carries no
+    /// state and can be forgotten.
+    pub fn has_passed(self, now_ms: u64) -> bool {
+        self <= Self::at_ms(now_ms)
+    }
+}
+
 /// The outcome of one rate-limit check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
@@ -157,13 +188,13 @@ impl Gcra {
         self.emission_us
     }
 
-    /// Decides a request of `cost` units at `now_ms` given the stored TAT (µs
-    /// since the epoch; `None` for a new key). Returns the decision and the TAT
-    /// to store (unchanged when denied). `cost` 0 only reports the state; a
-    /// `cost` above the burst is always denied, with a retry of one window.
-    pub fn decide(&self, tat: Option<u64>, now_ms: u64, cost: u32) -> (Decision, Option<u64>) {
-        let now = now_ms.saturating_mul(1000);
-        let tat_now = tat.unwrap_or(now).max(now);
+    /// Decides a request of `cost` units at `now_ms` given the stored TAT
+    /// (`None` for a new key). Returns the decision and the TAT to store
+    /// (unchanged when denied). `cost` 0 only reports the state; a `cost`
+    /// above the burst is always denied, with a retry of one window.
+    pub fn decide(&self, tat: Option<Tat>, now_ms: u64, cost: u32) -> (Decision, Option<Tat>) {
+        let now = Tat::at_ms(now_ms).micros();
+        let tat_now = tat.map_or(now, Tat::micros).max(now);
         let remaining_at = |t: u64| {
             let used = t.saturating_sub(now);
             let rem = self.tau_us.saturating_sub(used) / self.emission_us.max(1);
@@ -199,6 +230,6 @@ impl Gcra {
             reset_after_ms: reset(new_tat),
             retry_after_ms: 0,
         };
-        (d, Some(new_tat))
+        (d, Some(Tat(new_tat)))
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use edge_ports::{Clock, KvStore, PutOptions};
 
-use super::{Decision, Gcra, Quota, RateLimitError, RateLimitTable};
+use super::{Decision, Gcra, Quota, RateLimitError, RateLimitTable, Tat};
 use crate::jwt::Tier;
 
 /// Where GCRA state lives. `decide` must be atomic per key for exact limits:
@@ -30,7 +30,7 @@ pub trait RateLimitStore {
 /// its own burst on each request) rather than evicting live keys.
 pub struct MemoryStore {
     clock: Arc<dyn Clock>,
-    state: Mutex<HashMap<String, u64>>,
+    state: Mutex<HashMap<String, Tat>>,
     max_keys: usize,
 }
 
@@ -68,8 +68,7 @@ impl MemoryStore {
                 *slot = tat;
             } else {
                 if map.len() >= self.max_keys {
-                    let now_us = now_ms.saturating_mul(1000);
-                    map.retain(|_, t| *t > now_us);
+                    map.retain(|_, t| !t.has_passed(now_ms));
                 }
                 if map.len() < self.max_keys {
                     map.insert(key.to_owned(), tat);
@@ -154,7 +153,8 @@ impl RateLimitStore for KvStoreLimiter {
             .map_err(|e| RateLimitError::Store(e.to_string()))?;
         let tat = stored
             .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.parse::<u64>().ok());
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(Tat::from_micros);
         let now_ms = self.clock.now_ms();
         let (decision, new_tat) = Gcra::new(*quota).decide(tat, now_ms, cost);
         if let Some(t) = new_tat.filter(|t| Some(*t) != tat) {
@@ -165,7 +165,11 @@ impl RateLimitStore for KvStoreLimiter {
                 .saturating_add(1)
                 .max(60);
             self.kv
-                .put(&kv_key, t.to_string().into_bytes(), PutOptions::ttl(ttl))
+                .put(
+                    &kv_key,
+                    t.micros().to_string().into_bytes(),
+                    PutOptions::ttl(ttl),
+                )
                 .await
                 .map_err(|e| RateLimitError::Store(e.to_string()))?;
         }

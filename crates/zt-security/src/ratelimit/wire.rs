@@ -3,7 +3,8 @@
 //! (draft-ietf-httpapi-ratelimit-headers) with `Retry-After`.
 //!
 //! Raw identifiers never become keys: user ids and API keys are SHA-256
-//! hashed, anonymous clients are keyed by a hash of IP + User-Agent.
+//! hashed, anonymous clients are keyed by a hash of their network (the IPv4
+//! address or the IPv6 /64).
 
 use sha2::{Digest, Sha256};
 
@@ -40,20 +41,51 @@ pub fn api_key_key(api_key: &str) -> String {
     format!("k:{}", hash_parts(b"zt-rl-apikey", &[api_key.as_bytes()]))
 }
 
-/// `a:<sha256 hex>` of IP + User-Agent for anonymous clients (never the raw IP).
+/// `a:<sha256 hex>` of the client's network for anonymous clients (never
+/// the raw IP): the IPv4 address, or the /64 of an IPv6 address, which is
+/// one subscriber's prefix (rotating the low 64 bits must not buy quota).
+/// The User-Agent is not part of the key: rotating it must not either; it
+/// is a bot signal only.
 ///
 /// An unsalted hash of an IPv4 address can be reversed by enumeration; use
 /// [`anonymous_key_salted`] with a server secret where keys are persisted.
-pub fn anonymous_key(ip: &str, user_agent: &str) -> String {
-    anonymous_key_salted(b"", ip, user_agent)
+pub fn anonymous_key(ip: &str) -> String {
+    anonymous_key_salted(b"", ip)
 }
 
 /// Like [`anonymous_key`], with a server-side salt mixed into the hash.
-pub fn anonymous_key_salted(salt: &[u8], ip: &str, user_agent: &str) -> String {
+///
+/// ```
+/// use zt_security::ratelimit::anonymous_key_salted;
+/// let k = |ip| anonymous_key_salted(b"salt", ip);
+/// assert_eq!(k("2001:db8:1:2::1"), k("2001:db8:1:2:ffff::9"));
+/// assert_ne!(k("2001:db8:1:2::1"), k("2001:db8:1:3::1"));
+/// assert_ne!(k("203.0.113.9"), k("203.0.113.10"));
+/// ```
+pub fn anonymous_key_salted(salt: &[u8], ip: &str) -> String {
+    let network = client_network(ip);
     format!(
         "a:{}",
-        hash_parts(b"zt-rl-anon", &[salt, ip.as_bytes(), user_agent.as_bytes()])
+        hash_parts(b"zt-rl-anon", &[salt, network.as_bytes()])
     )
+}
+
+/// The network an anonymous client is limited by: an IPv4 address as is
+/// (IPv4-mapped IPv6 too), an IPv6 address's /64; anything unparseable, its
+/// first 64 bytes.
+pub fn client_network(ip: &str) -> String {
+    use std::net::IpAddr;
+    match ip.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => ip.chars().take(64).collect(),
+    }
 }
 
 /// The policy name as an sf-string body: printable ASCII without `"` or `\`.

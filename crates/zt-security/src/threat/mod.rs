@@ -47,6 +47,7 @@
 //! assert!(!scanner.scan(&[Input::query("name", "O'Brien")]).blocked);
 //! ```
 
+pub mod json;
 mod normalize;
 mod request;
 mod rules;
@@ -54,12 +55,14 @@ mod sql_expr;
 mod sql_kw;
 mod sql_lex;
 mod sqli;
+mod verdict;
 mod xss;
 
 pub use normalize::normalize_text;
-pub use request::scan_request;
+pub use request::{RequestInputs, scan_request};
 pub use rules::{Rule, Severity};
 use serde::Serialize;
+pub use verdict::{InputFinding, MAX_LOCATION_BYTES, RuleHit, Truncation, VALUE_OVERHEAD, Verdict};
 
 /// Where a value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -157,6 +160,16 @@ pub struct ThreatConfig {
     pub max_value_len: usize,
     /// Header names (lowercase) that [`scan_request`] inspects.
     pub headers: Vec<String>,
+    /// Bytes scanned per request, each value charged its length plus
+    /// [`VALUE_OVERHEAD`]; past it the rest is skipped and the verdict says
+    /// [`Truncation::Bytes`]. Bounds the scan's time on any body.
+    pub max_request_bytes: usize,
+    /// Values scanned per request.
+    pub max_values: usize,
+    /// JSON levels walked; deeper values are skipped ([`Truncation::Depth`]).
+    pub max_json_depth: usize,
+    /// Findings listed in a verdict (the score counts all of them).
+    pub max_findings: usize,
 }
 
 impl Default for ThreatConfig {
@@ -169,43 +182,12 @@ impl Default for ThreatConfig {
                 .iter()
                 .map(|h| (*h).to_string())
                 .collect(),
+            max_request_bytes: 256 * 1024,
+            max_values: 4096,
+            max_json_depth: 32,
+            max_findings: 8,
         }
     }
-}
-
-/// One rule that fired.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RuleHit {
-    /// Rule id (e.g. `sqli-union`).
-    pub id: &'static str,
-    /// Severity.
-    pub severity: Severity,
-    /// Short description.
-    pub description: &'static str,
-}
-
-/// The rules that fired on one input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct InputFinding {
-    /// Location label (`query:q`, `header:user-agent`, `json:$.x`).
-    pub location: String,
-    /// Anomaly score of this input.
-    pub score: u32,
-    /// Rules that fired.
-    pub rules: Vec<RuleHit>,
-    /// The start of the raw value, at most 64 characters.
-    pub excerpt: String,
-}
-
-/// The verdict for a request.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Verdict {
-    /// Total anomaly score.
-    pub score: u32,
-    /// True when `score >= threshold`.
-    pub blocked: bool,
-    /// Inputs with at least one rule hit.
-    pub findings: Vec<InputFinding>,
 }
 
 /// The SQLi/XSS scanner.
@@ -281,37 +263,31 @@ impl ThreatScanner {
         out
     }
 
-    /// Scans one value; `None` when nothing fired.
+    /// Scans one value; `None` when nothing fired. Only the per-value limit
+    /// applies (the per-request budget belongs to [`ThreatScanner::scan`]).
     pub fn scan_input(&self, input: &Input<'_>) -> Option<InputFinding> {
         let rules = self.rules_for(input.kind, input.value);
         if rules.is_empty() {
             return None;
         }
         Some(InputFinding {
-            location: input.location(),
+            location: json::prefix(&input.location(), MAX_LOCATION_BYTES).to_owned(),
             score: rules.iter().map(|r| r.severity.score()).sum(),
-            rules: rules
-                .iter()
-                .map(|r| RuleHit {
-                    id: r.id,
-                    severity: r.severity,
-                    description: r.description,
-                })
-                .collect(),
-            excerpt: value_excerpt(input.value),
+            rules: rules.into_iter().map(RuleHit::from).collect(),
+            excerpt: verdict::value_excerpt(input.value),
         })
     }
 
-    /// Scans several values and totals the anomaly score.
+    /// Scans several values within the per-request budget and totals the
+    /// anomaly score.
     pub fn scan(&self, inputs: &[Input<'_>]) -> Verdict {
-        let findings: Vec<InputFinding> =
-            inputs.iter().filter_map(|i| self.scan_input(i)).collect();
-        let score = findings.iter().map(|f| f.score).sum();
-        Verdict {
-            score,
-            blocked: score >= self.config.threshold,
-            findings,
+        let mut state = verdict::ScanState::new(self);
+        for input in inputs {
+            if !state.scan(input.kind, input.value, || input.location()) {
+                break;
+            }
         }
+        state.finish()
     }
 
     /// True when this single value alone reaches the threshold.
@@ -390,14 +366,4 @@ fn decoded_base64_markup(raw: &[u8]) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD_NO_PAD
         .decode(&body[..take])
         .ok()
-}
-
-/// At most 64 characters of `value` (char-boundary safe).
-fn value_excerpt(value: &str) -> String {
-    let mut s: String = value.chars().take(64).collect();
-    if s.len() < value.len() {
-        s.pop();
-        s.push('…');
-    }
-    s
 }

@@ -1,102 +1,124 @@
-//! Collecting the inputs of an HTTP request: path, query parameter names
-//! and values, selected headers and the string values of a JSON body.
+//! Scanning an HTTP request: path, query parameter names and values,
+//! selected headers and the string values of a JSON body, all within one
+//! per-request budget (see [`ThreatConfig`](super::ThreatConfig)).
 
-use super::{Input, InputKind, ThreatScanner, Verdict};
-use serde_json::Value;
+use super::json::{self, Flow, JsonPath, JsonSink, WalkEnd};
+use super::verdict::{ScanState, Truncation};
+use super::{InputKind, ThreatScanner, Verdict};
 
-/// Scans a request's path, query parameters, the configured headers and
-/// every string value in `json` (each reported by its JSON path).
-pub fn scan_request(
-    scanner: &ThreatScanner,
-    uri: &http::Uri,
-    headers: &http::HeaderMap,
-    json: Option<&Value>,
-) -> Verdict {
-    let mut inputs: Vec<Input<'_>> = vec![Input::path(uri.path())];
-    if let Some(q) = uri.query() {
-        for pair in q.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            inputs.push(Input::query(name, value));
-            // Names carry payloads too (`user[$ne]=1`, `?<svg/onload=…>`).
-            inputs.push(Input {
-                kind: InputKind::QueryName,
-                name,
-                value: name,
-            });
+/// The parts of a request the scanner reads.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestInputs<'a> {
+    /// The request URI (path and query).
+    pub uri: &'a http::Uri,
+    /// The request headers (only the configured ones are scanned).
+    pub headers: &'a http::HeaderMap,
+    /// A JSON body, raw: it is walked as a stream, never built into a tree.
+    pub json_body: Option<&'a [u8]>,
+}
+
+/// Scans a request's path, query parameters (names and values), the
+/// configured headers and every string value and `$operator` key of the
+/// JSON body, each reported by its location. Bounded by the config's
+/// per-request budget: past it, the verdict says what was not scanned.
+///
+/// ```
+/// use zt_security::threat::{RequestInputs, ThreatScanner, scan_request};
+///
+/// let uri: http::Uri = "/v1/items?id=1".parse().unwrap();
+/// let body = br#"{"filter": {"name": "x' OR '1'='1"}}"#;
+/// let v = scan_request(&ThreatScanner::default(), &RequestInputs {
+///     uri: &uri,
+///     headers: &http::HeaderMap::new(),
+///     json_body: Some(body),
+/// });
+/// assert!(v.blocked);
+/// assert_eq!(v.findings[0].location, "json:$.filter.name");
+/// ```
+pub fn scan_request(scanner: &ThreatScanner, req: &RequestInputs<'_>) -> Verdict {
+    let mut state = ScanState::new(scanner);
+    // Each step stops the scan once the budget refuses a value.
+    let _ = scan_uri(&mut state, req.uri)
+        && scan_headers(&mut state, scanner, req.headers)
+        && req
+            .json_body
+            .is_none_or(|body| scan_json(&mut state, scanner, body));
+    state.finish()
+}
+
+fn scan_uri(state: &mut ScanState<'_>, uri: &http::Uri) -> bool {
+    if !state.scan(InputKind::Path, uri.path(), || "path".to_owned()) {
+        return false;
+    }
+    let Some(query) = uri.query() else {
+        return true;
+    };
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // Names carry payloads too (`user[$ne]=1`, `?<svg/onload=…>`).
+        let scanned = state.scan(InputKind::Query, value, || format!("query:{name}"))
+            && state.scan(InputKind::QueryName, name, || format!("query-name:{name}"));
+        if !scanned {
+            return false;
         }
     }
+    true
+}
+
+fn scan_headers(
+    state: &mut ScanState<'_>,
+    scanner: &ThreatScanner,
+    headers: &http::HeaderMap,
+) -> bool {
     for name in &scanner.config().headers {
-        for v in headers.get_all(name.as_str()) {
-            if let Ok(s) = v.to_str() {
-                inputs.push(Input {
-                    kind: InputKind::Header,
-                    name: name.as_str(),
-                    value: s,
-                });
+        for value in headers.get_all(name.as_str()) {
+            let Ok(text) = value.to_str() else {
+                continue;
+            };
+            if !state.scan(InputKind::Header, text, || format!("header:{name}")) {
+                return false;
             }
         }
     }
-    let mut strings: Vec<(String, &str)> = Vec::new();
-    let mut operator_keys: Vec<(String, String)> = Vec::new();
-    if let Some(v) = json {
-        collect_strings(v, &mut "$".to_string(), &mut strings, &mut operator_keys, 0);
+    true
+}
+
+fn scan_json(state: &mut ScanState<'_>, scanner: &ThreatScanner, body: &[u8]) -> bool {
+    let mut sink = ScanSink { state };
+    match json::walk(body, scanner.config().max_json_depth, &mut sink) {
+        WalkEnd::Stopped => false,
+        WalkEnd::SkippedDeep => {
+            sink.state.truncate(Truncation::Depth);
+            true
+        }
+        // Invalid JSON: what came before the error was scanned; the route
+        // that reads the body refuses it.
+        WalkEnd::Complete | WalkEnd::Invalid => true,
     }
-    inputs.extend(strings.iter().map(|(p, s)| Input::json(p, s)));
+}
+
+struct ScanSink<'s, 'c> {
+    state: &'s mut ScanState<'c>,
+}
+
+impl JsonSink for ScanSink<'_, '_> {
+    fn string(&mut self, path: &JsonPath, value: &str) -> Flow {
+        flow(
+            self.state
+                .scan(InputKind::Json, value, || format!("json:{}", path.render())),
+        )
+    }
+
     // `{"password": {"$ne": null}}`: a MongoDB operator where the API
     // expects a value, scanned as the key it is (not as prompt prose).
-    inputs.extend(operator_keys.iter().map(|(p, k)| Input::body(p, k)));
-    scanner.scan(&inputs)
-}
-
-/// Appends `(json path, value)` for each string under `v` to `out`, and
-/// `(json path, "{\"$key\":")` for each object key starting with `$` to
-/// `keys` (depth-limited).
-pub(crate) fn collect_strings<'v>(
-    v: &'v Value,
-    path: &mut String,
-    out: &mut Vec<(String, &'v str)>,
-    keys: &mut Vec<(String, String)>,
-    depth: usize,
-) {
-    if depth > 64 {
-        return;
-    }
-    match v {
-        Value::String(s) => out.push((path.clone(), s.as_str())),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                collect_strings(item, path, out, keys, depth + 1);
-                path.truncate(len);
-            }
-        }
-        Value::Object(map) => {
-            for (k, item) in map {
-                let len = path.len();
-                push_key(path, k);
-                if k.starts_with('$') && k.len() <= 32 {
-                    keys.push((path.clone(), format!("{{\"{k}\":")));
-                }
-                collect_strings(item, path, out, keys, depth + 1);
-                path.truncate(len);
-            }
-        }
-        _ => {}
+    fn operator_key(&mut self, path: &JsonPath, key: &str) -> Flow {
+        let shaped = format!("{{\"{key}\":");
+        flow(self.state.scan(InputKind::Body, &shaped, || {
+            format!("body:{}", path.render())
+        }))
     }
 }
 
-/// `.key` for identifier-like keys, `["key"]` otherwise.
-pub(crate) fn push_key(path: &mut String, k: &str) {
-    if !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        path.push('.');
-        path.push_str(k);
-    } else {
-        path.push_str("[\"");
-        path.push_str(&k.replace('\\', "\\\\").replace('"', "\\\""));
-        path.push_str("\"]");
-    }
+fn flow(scanned: bool) -> Flow {
+    if scanned { Flow::Continue } else { Flow::Stop }
 }
