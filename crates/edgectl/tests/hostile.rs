@@ -302,3 +302,43 @@ fn old_data_points_and_expired_kv_rows_are_purged() {
     assert!(s.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// M5: a connection that says nothing, and a keep-alive connection idle
+/// after its request, are closed by the header deadline (it also runs
+/// while hyper waits for the next request), so neither holds a slot.
+#[test]
+fn silent_and_idle_keep_alive_connections_are_closed() {
+    let dir = temp_dir("idle");
+    let s = Server::start_with(&dir, &["--threads", "1", "--header-timeout-secs", "2"]);
+    let closed_within = |mut c: TcpStream| -> Duration {
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        #[allow(clippy::disallowed_methods)] // a process test waits in real time
+        let t = Instant::now();
+        let mut buf = [0u8; 64];
+        loop {
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => return t.elapsed(),
+                Ok(_) => {}
+            }
+        }
+    };
+    let silent = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    let waited = closed_within(silent);
+    assert!(
+        waited < Duration::from_secs(5),
+        "silent connection held {waited:?}"
+    );
+    let mut idle = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 12];
+    idle.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let waited = closed_within(idle);
+    assert!(
+        waited < Duration::from_secs(5),
+        "idle keep-alive held {waited:?}"
+    );
+    assert!(s.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
