@@ -9,7 +9,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR=never
 
 # Crates that must also pass clippy for wasm32 (the libraries and Worker shells).
-WASM_CRATES=(-p edge-ports -p edge-cache -p llm-router -p traffic-split -p zt-security -p slo-metrics -p edge-gateway -p edge-cloudflare -p edgeforge-api -p edgeforge-health-prober -p edgeforge-canary-controller -p wasm-jwt-bench)
+WASM_CRATES=(-p edge-ports -p edge-cache -p llm-router -p traffic-split -p zt-security -p edge-waf -p slo-metrics -p edge-gateway -p edge-cloudflare -p edgeforge-api -p edgeforge-health-prober -p edgeforge-canary-controller -p wasm-jwt-bench)
 
 step() {
   local name=$1; shift

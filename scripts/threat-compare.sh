@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Detection and false-positive rates of the zt-security threat scanner next
+# Detection and false-positive rates of the edge-waf threat scanner next
 # to libinjection (PyPI `libinjection-python`) on the same files, read the
 # same way (one query value per line, `+` as space, percent-decoded).
 #
@@ -12,20 +12,20 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-corpus=crates/zt-security/tests/corpus
+corpus=crates/edge-waf/tests/corpus
 venv=target/threat-compare-venv
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q libinjection-python
 fi
 sets=("attack:$corpus/sqli.txt" "attack:$corpus/xss.txt" "benign:$corpus/benign.txt" "$@")
-cargo test -q --release -p zt-security --test threat --no-run 2>/dev/null
+cargo test -q --release -p edge-waf --test threat --no-run 2>/dev/null
 printf '%-8s %-44s %18s %18s\n' kind file edgeforge libinjection
 for entry in "${sets[@]}"; do
   kind=${entry%%:*}
   file=$(realpath "${entry#*:}")
   total=$(grep -cv '^[[:space:]]*$' "$file" || true)
-  ours=$(PROBE="$file" cargo test -q --release -p zt-security --test threat probe -- --ignored --nocapture 2>/dev/null |
+  ours=$(PROBE="$file" cargo test -q --release -p edge-waf --test threat probe -- --ignored --nocapture 2>/dev/null |
     grep -ac '^HIT ' || true)
   theirs=$("$venv/bin/python" - "$file" <<'PY'
 import sys, urllib.parse, libinjection

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Evasion robustness of the zt-security threat scanner.
+"""Evasion robustness of the edge-waf threat scanner.
 
 Takes the committed attack corpora, keeps the lines the scanner detects as
 they are, rewrites each with one evasion transform at a time (sqlmap tamper
@@ -13,7 +13,7 @@ A transform that yields the line unchanged is skipped for that line.
 import os, random, re, subprocess, sys, tempfile, urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CORPUS = os.path.join(ROOT, "crates/zt-security/tests/corpus")
+CORPUS = os.path.join(ROOT, "crates/edge-waf/tests/corpus")
 KW = r"\b(select|union|from|where|and|or|order|by|sleep|benchmark|waitfor|delay|case|when|then|else|end|null|like|having|group|limit|concat|char|into|insert|update|exec)\b"
 
 
@@ -23,7 +23,7 @@ def probe(lines):
         f.write("\n".join(lines) + "\n")
         path = f.name
     out = subprocess.run(
-        ["cargo", "test", "-q", "--release", "-p", "zt-security", "--test", "threat",
+        ["cargo", "test", "-q", "--release", "-p", "edge-waf", "--test", "threat",
          "probe", "--", "--ignored", "--nocapture"],
         cwd=ROOT, env={**os.environ, "PROBE": path}, capture_output=True, text=True,
     ).stdout

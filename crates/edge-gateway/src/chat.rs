@@ -40,7 +40,7 @@ pub(crate) async fn chat(
         return Err(ApiError::unsupported_media_type("application/json"));
     }
     let max_values = gw.inner.cfg.limits.chat.max_json_values;
-    if zt_security::threat::json::count_values(req.body(), max_values) > max_values {
+    if edge_waf::json::count_values(req.body(), max_values) > max_values {
         return Err(ApiError::bad_request(
             "json_too_complex",
             format!("the body holds more than {max_values} JSON values"),

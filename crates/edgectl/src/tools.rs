@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
+use edge_waf::{Input, InputKind, ThreatScanner};
 use serde_json::{Value, json};
 use zt_security::envelope::{Context, Key, Keyring};
 use zt_security::jwt::{Algorithm, JwtConfig, VerificationKey, Verifier};
-use zt_security::threat::{Input, InputKind, ThreatScanner};
 
 fn kind(name: &str) -> Result<InputKind, String> {
     Ok(match name {

@@ -10,8 +10,9 @@
 //!   ASN block lists.
 //! - [`classify`]: field-aware PII and secret detection with redaction.
 //! - [`envelope`]: AES-256-GCM envelope encryption with a rotating keyring.
-//! - [`threat`]: normalisation, SQL/HTML tokenisation and CRS-style anomaly
-//!   scoring of request inputs.
+//! - [`threat`]: the `edge-waf` crate (SQLi/XSS detection with CRS-style
+//!   anomaly scoring, bounded request scans, the prompt-injection
+//!   guardrail), re-exported under its historical name.
 //! - [`bot`]: `botManagement` when present, documented header heuristics
 //!   otherwise; allow / rate-limited allow / challenge / block.
 //! - [`risk`]: a 0–100 risk score from weighted, additive factors.
@@ -41,7 +42,8 @@ pub mod ratelimit;
 
 pub mod classify;
 pub mod envelope;
-pub mod threat;
+/// The request content scanner: the `edge-waf` crate.
+pub use edge_waf as threat;
 
 pub mod bot;
 pub mod events;

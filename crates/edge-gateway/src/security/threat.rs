@@ -2,10 +2,10 @@
 //! body, within the scanner's per-request budget. The 403 and the security
 //! event list a few findings, never the whole request.
 
+use edge_waf::{RequestInputs, ThreatConfig, ThreatScanner, Verdict, scan_request};
 use http::Request;
 use serde_json::json;
 use zt_security::events::{EventKind, EventSeverity};
-use zt_security::threat::{RequestInputs, ThreatConfig, ThreatScanner, Verdict, scan_request};
 
 use super::header;
 use crate::config::ThreatSection;
@@ -114,7 +114,7 @@ impl Gateway {
     }
 }
 
-fn finding_line(f: &zt_security::threat::InputFinding) -> String {
+fn finding_line(f: &edge_waf::InputFinding) -> String {
     let rules: Vec<&str> = f.rules.iter().map(|r| r.id).collect();
     format!("{} ({})", f.location, rules.join(", "))
 }

@@ -1,5 +1,6 @@
-//! Threat detection (SQL injection and XSS) on request inputs, scored like
-//! the OWASP Core Rule Set.
+//! edge-waf: request content security for an LLM gateway. SQL injection
+//! and XSS detection on request inputs, scored like the OWASP Core Rule
+//! Set, within a per-request budget ([`scan_request`]).
 //!
 //! Each value is normalised (percent-decoding twice, `+` as space in
 //! queries, HTML entities, null bytes, fullwidth and typographic quotes,
@@ -38,7 +39,7 @@
 //! values count everything.
 //!
 //! ```
-//! use zt_security::threat::{Input, ThreatScanner};
+//! use edge_waf::{Input, ThreatScanner};
 //!
 //! let scanner = ThreatScanner::default();
 //! let v = scanner.scan(&[Input::query("id", "1%27%20or%20%271%27%3D%271")]);

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Threat detection: committed corpora, benign traps and known evasions.
 
-use zt_security::threat::{
+use edge_waf::{
     Input, InputKind, RequestInputs, ThreatConfig, ThreatScanner, normalize_text, scan_request,
 };
 

@@ -23,7 +23,7 @@ pub struct RequestInputs<'a> {
 /// per-request budget: past it, the verdict says what was not scanned.
 ///
 /// ```
-/// use zt_security::threat::{RequestInputs, ThreatScanner, scan_request};
+/// use edge_waf::{RequestInputs, ThreatScanner, scan_request};
 ///
 /// let uri: http::Uri = "/v1/items?id=1".parse().unwrap();
 /// let body = br#"{"filter": {"name": "x' OR '1'='1"}}"#;

@@ -4,7 +4,7 @@
 //! made the old scanner clone its whole JSON path per string (gigabytes for
 //! a 1 MiB body) or report every finding (a 4 MB 403).
 
-use zt_security::threat::{
+use edge_waf::{
     MAX_LOCATION_BYTES, RequestInputs, ThreatConfig, ThreatScanner, Truncation, Verdict,
     scan_request,
 };
