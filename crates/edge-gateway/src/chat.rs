@@ -14,7 +14,6 @@ use llm_router::{
     OutcomeBody, RouterError, SSE_DONE, ToolCall, ToolCallDelta, Usage,
 };
 
-use crate::config::LlmLimits;
 use crate::context::{RequestContext, WaitUntil};
 use crate::{ApiError, Caller, Gateway, json_response, set};
 
@@ -39,13 +38,7 @@ pub(crate) async fn chat(
     if !ct.to_ascii_lowercase().starts_with("application/json") {
         return Err(ApiError::unsupported_media_type("application/json"));
     }
-    let max_values = gw.inner.cfg.limits.chat.max_json_values;
-    if edge_waf::json::count_values(req.body(), max_values) > max_values {
-        return Err(ApiError::bad_request(
-            "json_too_complex",
-            format!("the body holds more than {max_values} JSON values"),
-        ));
-    }
+    crate::llm_limits::check_json_values(&gw.inner.cfg.limits.chat, req.body())?;
     let chat: ChatRequest = serde_json::from_slice(req.body())
         .map_err(|e| ApiError::bad_request("invalid_json", format!("invalid request body: {e}")))?;
     if chat.model.trim().is_empty() {
@@ -68,7 +61,7 @@ pub(crate) async fn chat(
             "`temperature` must be between 0 and 2",
         ));
     }
-    check_limits(&gw.inner.cfg.limits.chat, &chat)?;
+    crate::llm_limits::check_chat(&gw.inner.cfg.limits.chat, &chat)?;
 
     let cache_key_body = cache_body(gw, &req, &chat);
     let include_usage = chat
@@ -180,53 +173,6 @@ pub(crate) async fn chat(
         if cacheable { "MISS" } else { "BYPASS" },
     );
     Ok(resp)
-}
-
-/// Refuses requests past the route's caps (400, OpenAI's shape).
-fn check_limits(limits: &LlmLimits, chat: &ChatRequest) -> Result<(), ApiError> {
-    let over = |code: &'static str, what: &str, max: u64| {
-        Err(ApiError::bad_request(
-            code,
-            format!("{what} is limited to {max} on this gateway"),
-        ))
-    };
-    if chat.messages.len() > limits.max_messages {
-        return over(
-            "too_many_messages",
-            "`messages`",
-            limits.max_messages as u64,
-        );
-    }
-    if chat
-        .tools
-        .as_ref()
-        .is_some_and(|t| t.len() > limits.max_tools)
-    {
-        return over("too_many_tools", "`tools`", limits.max_tools as u64);
-    }
-    if let Some(n) = chat.extra.get("n").filter(|n| !n.is_null()) {
-        match n.as_u64() {
-            Some(n) if (1..=u64::from(limits.max_choices)).contains(&n) => {}
-            _ => {
-                return over(
-                    "invalid_n",
-                    "`n` (a whole number from 1)",
-                    limits.max_choices.into(),
-                );
-            }
-        }
-    }
-    if chat
-        .output_limit()
-        .is_some_and(|t| t > limits.max_output_tokens)
-    {
-        return over(
-            "max_tokens_too_large",
-            "`max_tokens` / `max_completion_tokens`",
-            limits.max_output_tokens.into(),
-        );
-    }
-    Ok(())
 }
 
 /// The canonical cache body, when caching applies: deterministic request,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use edge_cache::CacheConfig;
+use edge_waf::PromptMode;
 use llm_router::RouterConfig;
 use serde::{Deserialize, Serialize};
 use traffic_split::canary::CanaryConfig;
@@ -270,6 +271,38 @@ pub struct ThreatSection {
     pub max_scan_bytes: usize,
     /// JSON levels walked (default 32).
     pub max_json_depth: usize,
+    /// SQLi/XSS findings in the prompt content of LLM routes (messages,
+    /// tool definitions): `off`, `log` (default: reported in the security
+    /// log and `Server-Timing`, the request goes on) or `block`.
+    pub prompt_content: PromptMode,
+    /// The prompt-injection guardrail on user and tool messages: `off`,
+    /// `log` (default) or `block`.
+    pub prompt_injection: PromptMode,
+    /// Per-route overrides of the two modes, by route name (`chat`).
+    pub routes: BTreeMap<String, RouteThreat>,
+}
+
+/// `[security.threat.routes.<name>]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteThreat {
+    /// Overrides `security.threat.prompt_content` on this route.
+    pub prompt_content: Option<PromptMode>,
+    /// Overrides `security.threat.prompt_injection` on this route.
+    pub prompt_injection: Option<PromptMode>,
+}
+
+impl ThreatSection {
+    /// The two modes on the LLM route `route`.
+    pub fn modes(&self, route: &str) -> (PromptMode, PromptMode) {
+        let over = self.routes.get(route);
+        (
+            over.and_then(|r| r.prompt_content)
+                .unwrap_or(self.prompt_content),
+            over.and_then(|r| r.prompt_injection)
+                .unwrap_or(self.prompt_injection),
+        )
+    }
 }
 
 impl Default for ThreatSection {
@@ -281,6 +314,9 @@ impl Default for ThreatSection {
             scan_json_body: true,
             max_scan_bytes: 256 * 1024,
             max_json_depth: 32,
+            prompt_content: PromptMode::Log,
+            prompt_injection: PromptMode::Log,
+            routes: BTreeMap::new(),
         }
     }
 }
@@ -504,6 +540,15 @@ impl GatewayConfig {
                 "security.threat",
                 "max_scan_bytes must be at least 4096 and max_json_depth at least 1",
             ));
+        }
+        for route in threat.routes.keys() {
+            if !crate::routes::LLM_ROUTES.iter().any(|r| r.name == route) {
+                let known: Vec<&str> = crate::routes::LLM_ROUTES.iter().map(|r| r.name).collect();
+                return Err(ConfigError::at(
+                    &format!("security.threat.routes.{route}"),
+                    format!("not an LLM route (known: {})", known.join(", ")),
+                ));
+            }
         }
         if let Some(p) = self.cache.policies.get(crate::chat::CHAT_CACHE_POLICY)
             && p.scope != edge_cache::Scope::Private

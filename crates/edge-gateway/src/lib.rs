@@ -45,6 +45,7 @@ mod config;
 mod context;
 mod deploy_metrics;
 mod error;
+mod llm_limits;
 mod path;
 mod ports;
 mod routes;

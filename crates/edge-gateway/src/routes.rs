@@ -27,6 +27,28 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/security/events"),
 ];
 
+/// An LLM route: its name (metrics, config) and the top-level body fields
+/// that hold prompt content (text for a model, scanned for SQLi/XSS only
+/// as `security.threat.prompt_content` says).
+#[derive(Debug)]
+pub(crate) struct LlmRoute {
+    pub(crate) name: &'static str,
+    pub(crate) path: &'static str,
+    pub(crate) prompt_fields: &'static [&'static str],
+}
+
+/// Every LLM route the gateway serves.
+pub(crate) const LLM_ROUTES: &[LlmRoute] = &[LlmRoute {
+    name: "chat",
+    path: "/v1/chat/completions",
+    prompt_fields: &["messages", "tools", "functions", "prompt"],
+}];
+
+/// The LLM route at `path`, if it is one.
+pub(crate) fn llm_route(path: &str) -> Option<&'static LlmRoute> {
+    LLM_ROUTES.iter().find(|r| r.path == path)
+}
+
 /// The prompt-templates route prefix.
 pub(crate) const TEMPLATES_PREFIX: &str = "/api/prompts/templates/";
 

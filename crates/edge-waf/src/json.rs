@@ -25,6 +25,9 @@ pub struct JsonPath {
     buf: String,
     marks: Vec<usize>,
     elided: usize,
+    /// The top-level object key above the current value (at most
+    /// `MAX_KEY_BYTES`), if the root is an object.
+    root_key: Option<String>,
 }
 
 impl JsonPath {
@@ -33,6 +36,7 @@ impl JsonPath {
             buf: "$".into(),
             marks: Vec::new(),
             elided: 0,
+            root_key: None,
         }
     }
 
@@ -46,6 +50,9 @@ impl JsonPath {
     }
 
     fn push_key(&mut self, key: &str) {
+        if self.marks.is_empty() {
+            self.root_key = Some(prefix(key, MAX_KEY_BYTES).to_owned());
+        }
         self.marks.push(self.buf.len());
         if self.buf.len() >= MAX_PATH_BYTES {
             self.elided += 1;
@@ -79,6 +86,9 @@ impl JsonPath {
     }
 
     fn pop(&mut self) {
+        if self.marks.len() == 1 {
+            self.root_key = None;
+        }
         if let Some(mark) = self.marks.pop() {
             if mark >= self.buf.len() && self.elided > 0 {
                 self.elided -= 1;
@@ -100,6 +110,16 @@ impl JsonPath {
     /// The number of levels below the root.
     pub fn depth(&self) -> usize {
         self.marks.len()
+    }
+
+    /// The top-level key the current value sits under (`messages` for
+    /// `$.messages[0].content`); `None` at the root or under a top-level
+    /// array.
+    pub fn root_key(&self) -> Option<&str> {
+        if self.marks.is_empty() {
+            return None;
+        }
+        self.root_key.as_deref()
     }
 }
 
@@ -376,6 +396,26 @@ mod tests {
             c.operators,
             vec![("$[\"a b\"][\"$ne\"]".into(), "$ne".into())]
         );
+    }
+
+    #[test]
+    fn the_root_key_is_known_at_any_depth() {
+        struct Roots(Vec<Option<String>>);
+        impl JsonSink for Roots {
+            fn string(&mut self, path: &JsonPath, _: &str) -> Flow {
+                self.0.push(path.root_key().map(str::to_owned));
+                Flow::Continue
+            }
+            fn operator_key(&mut self, _: &JsonPath, _: &str) -> Flow {
+                Flow::Continue
+            }
+        }
+        let mut r = Roots(Vec::new());
+        walk(br#"{"messages":[{"content":"a"}],"model":"m"}"#, 64, &mut r);
+        assert_eq!(r.0, vec![Some("messages".into()), Some("model".into())]);
+        let mut r = Roots(Vec::new());
+        walk(br#"["x", {"k": "y"}]"#, 64, &mut r);
+        assert_eq!(r.0, vec![None, None]);
     }
 
     #[test]

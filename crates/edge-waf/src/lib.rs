@@ -38,6 +38,13 @@
 //! time delay, a system object or variable). Query, path, header and body
 //! values count everything.
 //!
+//! On an LLM route the gateway names the body fields that hold prompt
+//! content (`messages`, `tools`): their strings are scanned last, as
+//! [`InputKind::Prompt`], and by default only reported
+//! ([`Verdict::prompt_findings`], [`PromptMode`]); everything else in the
+//! request keeps blocking. The threat that does apply to prompts, prompt
+//! injection, is the [`prompt`] guardrail's.
+//!
 //! ```
 //! use edge_waf::{Input, ThreatScanner};
 //!
@@ -50,6 +57,7 @@
 
 pub mod json;
 mod normalize;
+pub mod prompt;
 mod request;
 mod rules;
 mod sql_expr;
@@ -60,7 +68,7 @@ mod verdict;
 mod xss;
 
 pub use normalize::normalize_text;
-pub use request::{RequestInputs, scan_request};
+pub use request::{PromptMode, RequestInputs, scan_request};
 pub use rules::{Rule, Severity};
 use serde::Serialize;
 pub use verdict::{InputFinding, MAX_LOCATION_BYTES, RuleHit, Truncation, VALUE_OVERHEAD, Verdict};
@@ -80,6 +88,10 @@ pub enum InputKind {
     Header,
     /// A string value inside a JSON body.
     Json,
+    /// Prompt content on an LLM route (a message's text, a tool's
+    /// description): read like a JSON string, but never blocks unless the
+    /// route's `prompt_content` mode says so.
+    Prompt,
     /// Any other text (form fields, raw body).
     Body,
 }
@@ -145,6 +157,7 @@ impl<'a> Input<'a> {
             InputKind::QueryName => format!("query-name:{}", self.name),
             InputKind::Header => format!("header:{}", self.name.to_ascii_lowercase()),
             InputKind::Json => format!("json:{}", self.name),
+            InputKind::Prompt => format!("prompt:{}", self.name),
             InputKind::Body => format!("body:{}", self.name),
         }
     }
@@ -255,7 +268,9 @@ impl ThreatScanner {
                 out.push(&rules::XSS_BASE64_MARKUP);
             }
         }
-        if kind == InputKind::Json && !out.iter().any(|r| INJECTION_SHAPED.contains(&r.id)) {
+        if matches!(kind, InputKind::Json | InputKind::Prompt)
+            && !out.iter().any(|r| INJECTION_SHAPED.contains(&r.id))
+        {
             // JSON strings are mostly prose (LLM prompts), where people quote
             // whole SQL statements; only injection structure counts there.
             out.retain(|r| !STATEMENT_SHAPED.contains(&r.id));

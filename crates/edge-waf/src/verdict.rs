@@ -88,6 +88,11 @@ pub struct Verdict {
     pub omitted_findings: usize,
     /// Set when part of the request was not scanned (the first reason).
     pub truncated: Option<Truncation>,
+    /// Anomaly score of prompt content (LLM routes), apart from `score`.
+    pub prompt_score: u32,
+    /// Prompt-content inputs with hits, at most `max_findings`. They block
+    /// only in [`PromptMode::Block`](crate::PromptMode::Block) mode.
+    pub prompt_findings: Vec<InputFinding>,
 }
 
 /// One request's scan in progress: the budget left and the verdict so far.
@@ -96,6 +101,8 @@ pub(crate) struct ScanState<'c> {
     bytes_left: usize,
     values_left: usize,
     verdict: Verdict,
+    /// Prompt findings count toward blocking.
+    block_prompts: bool,
 }
 
 impl<'c> ScanState<'c> {
@@ -106,7 +113,14 @@ impl<'c> ScanState<'c> {
             bytes_left: c.max_request_bytes,
             values_left: c.max_values,
             verdict: Verdict::default(),
+            block_prompts: false,
         }
+    }
+
+    /// Prompt findings block like any other (`prompt_content = "block"`).
+    pub(crate) fn block_prompts(mut self, yes: bool) -> Self {
+        self.block_prompts = yes;
+        self
     }
 
     fn config(&self) -> &ThreatConfig {
@@ -150,25 +164,33 @@ impl<'c> ScanState<'c> {
         let scanned = prefix(value, take);
         let rules = self.scanner.rules_for(kind, scanned);
         if !rules.is_empty() {
-            self.record(rules, location, value);
+            self.record(kind == InputKind::Prompt, rules, location, value);
         }
         true
     }
 
     fn record(
         &mut self,
+        prompt: bool,
         rules: Vec<&'static Rule>,
         location: impl FnOnce() -> String,
         value: &str,
     ) {
         let score: u32 = rules.iter().map(|r| r.severity.score()).sum();
-        self.verdict.score = self.verdict.score.saturating_add(score);
-        if self.verdict.findings.len() >= self.config().max_findings {
-            self.verdict.omitted_findings += 1;
+        let max = self.config().max_findings;
+        let v = &mut self.verdict;
+        let (total, findings) = if prompt {
+            (&mut v.prompt_score, &mut v.prompt_findings)
+        } else {
+            (&mut v.score, &mut v.findings)
+        };
+        *total = total.saturating_add(score);
+        if findings.len() >= max {
+            v.omitted_findings += 1;
             return;
         }
         let location = location();
-        self.verdict.findings.push(InputFinding {
+        findings.push(InputFinding {
             location: prefix(&location, MAX_LOCATION_BYTES).to_owned(),
             score,
             rules: rules.into_iter().map(RuleHit::from).collect(),
@@ -177,7 +199,9 @@ impl<'c> ScanState<'c> {
     }
 
     pub(crate) fn finish(mut self) -> Verdict {
-        self.verdict.blocked = self.verdict.score >= self.config().threshold;
+        let threshold = self.config().threshold;
+        let v = &mut self.verdict;
+        v.blocked = v.score >= threshold || (self.block_prompts && v.prompt_score >= threshold);
         self.verdict
     }
 }

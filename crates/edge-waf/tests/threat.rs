@@ -431,11 +431,7 @@ fn verdict_names_the_input_and_truncates_the_payload() {
     headers.insert("user-agent", "sqlmap' or 1=1--".parse().unwrap());
     let v = scan_request(
         &s,
-        &RequestInputs {
-            uri: &uri,
-            headers: &headers,
-            json_body: Some(json.as_bytes()),
-        },
+        &RequestInputs::new(&uri, &headers, Some(json.as_bytes())),
     );
     assert!(v.blocked);
     let locs: Vec<&str> = v.findings.iter().map(|f| f.location.as_str()).collect();

@@ -13,11 +13,7 @@ fn scan_body(scanner: &ThreatScanner, body: &[u8]) -> Verdict {
     let uri: http::Uri = "/v1/chat/completions".parse().unwrap();
     scan_request(
         scanner,
-        &RequestInputs {
-            uri: &uri,
-            headers: &http::HeaderMap::new(),
-            json_body: Some(body),
-        },
+        &RequestInputs::new(&uri, &http::HeaderMap::new(), Some(body)),
     )
 }
 
@@ -111,14 +107,7 @@ fn many_query_parameters_share_the_same_budget() {
     let s = ThreatScanner::default();
     let query = "a=1&".repeat(10_000);
     let uri: http::Uri = format!("/v1/models?{query}").parse().unwrap();
-    let v = scan_request(
-        &s,
-        &RequestInputs {
-            uri: &uri,
-            headers: &http::HeaderMap::new(),
-            json_body: None,
-        },
-    );
+    let v = scan_request(&s, &RequestInputs::new(&uri, &http::HeaderMap::new(), None));
     assert_eq!(v.truncated, Some(Truncation::Values));
     assert!(!v.blocked);
 }

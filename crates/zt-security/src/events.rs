@@ -83,6 +83,9 @@ pub enum EventKind {
     KeyRotation,
     /// An administrator changed configuration, flags or rollouts.
     AdminAction,
+    /// Prompt content was flagged (SQLi/XSS in a message, or the
+    /// prompt-injection guardrail) and logged or blocked.
+    PromptFlagged,
 }
 
 impl EventKind {
@@ -98,6 +101,7 @@ impl EventKind {
             Self::ConsentInvalid => "consent_invalid",
             Self::KeyRotation => "key_rotation",
             Self::AdminAction => "admin_action",
+            Self::PromptFlagged => "prompt_flagged",
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod identity;
 mod limits;
+mod prompt;
 mod screening;
 mod threat;
 
@@ -54,6 +55,7 @@ pub(crate) struct Security {
     rejection_quota: Quota,
     salt: Vec<u8>,
     pub(crate) sampler: EventSampler,
+    prompt_guard: edge_waf::prompt::PromptGuard,
 }
 
 fn secret(ports: &GatewayPorts, field: &str, name: &str) -> Result<Vec<u8>, ConfigError> {
@@ -92,6 +94,7 @@ impl Security {
             rejection_quota: s.rejections,
             salt,
             sampler: EventSampler::new(SAMPLED_CLIENTS),
+            prompt_guard: edge_waf::prompt::PromptGuard::default(),
         })
     }
 
@@ -228,6 +231,9 @@ impl Gateway {
             self.consent_stage(req, scope, &principal)?;
         }
         self.authorize(req, scope, &principal)?;
+        if let Some(route) = crate::routes::llm_route(req.uri().path()) {
+            self.prompt_stage(req, scope, route)?;
+        }
 
         let t = clock.now_ms();
         let rate_key = self.rate_key(&principal, &bot, scope);

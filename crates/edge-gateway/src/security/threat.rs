@@ -2,7 +2,7 @@
 //! body, within the scanner's per-request budget. The 403 and the security
 //! event list a few findings, never the whole request.
 
-use edge_waf::{RequestInputs, ThreatConfig, ThreatScanner, Verdict, scan_request};
+use edge_waf::{PromptMode, RequestInputs, ThreatConfig, ThreatScanner, Verdict, scan_request};
 use http::Request;
 use serde_json::json;
 use zt_security::events::{EventKind, EventSeverity};
@@ -36,14 +36,17 @@ impl ThreatStage {
         }
     }
 
-    fn scan(&self, req: &Request<Vec<u8>>) -> Verdict {
+    /// Scans `req`; on an LLM route its prompt content is scanned as
+    /// `prompt_content` says.
+    fn scan(&self, req: &Request<Vec<u8>>, prompt_content: PromptMode) -> Verdict {
         let json_body = (self.scan_json && looks_like_json(req)).then_some(req.body().as_slice());
+        let route = crate::routes::llm_route(req.uri().path());
         scan_request(
             &self.scanner,
             &RequestInputs {
-                uri: req.uri(),
-                headers: req.headers(),
-                json_body,
+                prompt_fields: route.map_or(&[], |r| r.prompt_fields),
+                prompt_content,
+                ..RequestInputs::new(req.uri(), req.headers(), json_body)
             },
         )
     }
@@ -74,30 +77,39 @@ impl Gateway {
         if !stage.enabled {
             return Ok(());
         }
+        let route = crate::routes::llm_route(req.uri().path());
+        let (prompt_content, _) = route.map_or((PromptMode::Block, PromptMode::Off), |r| {
+            self.inner.cfg.security.threat.modes(r.name)
+        });
         let t = clock.now_ms();
-        let verdict = stage.scan(req);
+        let verdict = stage.scan(req, prompt_content);
         let took = clock.now_ms().saturating_sub(t);
         let truncated = verdict.truncated.map(|t| t.flag());
         if !verdict.blocked {
-            match truncated {
-                Some(flag) => scope.timings.push_with("threat", took, flag),
-                None => scope.timings.push("threat", took),
+            let mut desc: Vec<String> = Vec::new();
+            if !verdict.prompt_findings.is_empty() {
+                desc.push(format!(
+                    "prompt-content logged: {}",
+                    rule_ids(&verdict.prompt_findings)
+                ));
+                self.prompt_content_event(req, scope, &verdict);
+            }
+            desc.extend(truncated.map(str::to_owned));
+            match desc.is_empty() {
+                true => scope.timings.push("threat", took),
+                false => scope.timings.push_with("threat", took, &desc.join("; ")),
             }
             return Ok(());
         }
         scope.timings.push_with("threat", took, "blocked");
         let listed = summarize(&verdict);
         let why = format!("blocked by the threat scanner: {listed}");
-        let locations: Vec<String> = verdict
-            .findings
-            .iter()
-            .take(REPORTED_FINDINGS)
-            .map(finding_line)
-            .collect();
+        let locations: Vec<String> = reported(&verdict).map(finding_line).collect();
         let details = json!({
             "score": verdict.score,
+            "prompt_score": verdict.prompt_score,
             "inputs": locations,
-            "more_inputs": verdict.findings.len().saturating_sub(REPORTED_FINDINGS) + verdict.omitted_findings,
+            "more_inputs": more(&verdict),
             "truncated": truncated,
         });
         let ev = self
@@ -112,6 +124,57 @@ impl Gateway {
         self.security_event(scope.bg, ev);
         Err(ApiError::forbidden("threat_detected", why))
     }
+
+    /// A sampled, redacted record of SQLi/XSS findings in prompt content
+    /// that were let through (`prompt_content = "log"`).
+    fn prompt_content_event(&self, req: &Request<Vec<u8>>, scope: &Scope<'_>, v: &Verdict) {
+        let why = format!(
+            "prompt content logged, not blocked (score {}): {}",
+            v.prompt_score,
+            rule_ids(&v.prompt_findings)
+        );
+        let findings: Vec<serde_json::Value> = v
+            .prompt_findings
+            .iter()
+            .take(REPORTED_FINDINGS)
+            .map(|f| json!({"input": finding_line(f), "excerpt": f.excerpt}))
+            .collect();
+        let ev = self
+            .base_event(
+                EventKind::PromptFlagged,
+                EventSeverity::Low,
+                why,
+                req,
+                scope.ctx,
+            )
+            .details(json!({"mode": "logged", "findings": findings}));
+        self.security_event(scope.bg, ev);
+    }
+}
+
+/// The distinct rule ids of `findings`, space-separated.
+fn rule_ids(findings: &[edge_waf::InputFinding]) -> String {
+    let mut ids: Vec<&str> = findings
+        .iter()
+        .flat_map(|f| f.rules.iter().map(|r| r.id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.join(" ")
+}
+
+/// The findings a 403 names: blocking inputs first, then prompt content.
+fn reported(v: &Verdict) -> impl Iterator<Item = &edge_waf::InputFinding> {
+    v.findings
+        .iter()
+        .chain(v.prompt_findings.iter())
+        .take(REPORTED_FINDINGS)
+}
+
+/// How many findings a 403 does not name.
+fn more(v: &Verdict) -> usize {
+    (v.findings.len() + v.prompt_findings.len()).saturating_sub(REPORTED_FINDINGS)
+        + v.omitted_findings
 }
 
 fn finding_line(f: &edge_waf::InputFinding) -> String {
@@ -121,14 +184,8 @@ fn finding_line(f: &edge_waf::InputFinding) -> String {
 
 /// The first few findings and how many more there were.
 fn summarize(v: &Verdict) -> String {
-    let mut text = v
-        .findings
-        .iter()
-        .take(REPORTED_FINDINGS)
-        .map(finding_line)
-        .collect::<Vec<_>>()
-        .join("; ");
-    let more = v.findings.len().saturating_sub(REPORTED_FINDINGS) + v.omitted_findings;
+    let mut text = reported(v).map(finding_line).collect::<Vec<_>>().join("; ");
+    let more = more(v);
     if more > 0 {
         text.push_str(&format!("; and {more} more"));
     }
