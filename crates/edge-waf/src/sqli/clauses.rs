@@ -113,3 +113,25 @@ pub(super) fn starts_with_clause(tokens: &[Token]) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqli::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn a_clause_continues_the_query() {
+        assert_fires("1 order by 3--", "sqli-clause");
+        assert_fires("having 1=1", "sqli-clause");
+    }
+
+    #[test]
+    fn clause_words_in_prose() {
+        for value in [
+            "sort in order by date",
+            "a group by the river",
+            "no limit here",
+        ] {
+            assert_quiet(value, "sqli-clause");
+        }
+    }
+}

@@ -66,3 +66,23 @@ pub(super) fn expression_cut_by_comment(tokens: &[Token]) -> bool {
     });
     prefix.len() >= 2 && expression_only && has_value && has_operator
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqli::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn a_comment_cuts_the_query_short() {
+        assert_fires("1--", "sqli-comment-truncation");
+        assert_fires("1*1--", "sqli-comment-truncation");
+        assert_fires("1 /*!50000union*/ select 1", "sqli-mysql-comment");
+    }
+
+    #[test]
+    fn dashes_and_hashes_in_prose() {
+        for value in ["C# and a--b", "see #anchor", "pages 10 -- 12 are missing"] {
+            assert_quiet(value, "sqli-comment-truncation");
+            assert_quiet(value, "sqli-mysql-comment");
+        }
+    }
+}

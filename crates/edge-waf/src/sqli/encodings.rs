@@ -92,3 +92,26 @@ pub(super) fn scientific_glue(text: &[u8]) -> bool {
             }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqli::tests::{assert_fires, assert_quiet};
+
+    use super::{hex_encoded_sql, scientific_glue};
+
+    #[test]
+    fn hex_that_decodes_to_sql_and_glued_numbers() {
+        // `waitfor delay`
+        assert!(hex_encoded_sql(b"0x77616974666f722064656c6179"));
+        assert_fires("0x77616974666f722064656c6179", "sqli-hex-encoded");
+        assert!(scientific_glue(b"1.e(ascii"));
+    }
+
+    #[test]
+    fn hex_data_and_abbreviations() {
+        // `hello world, hi!` in hex is data, not SQL.
+        assert!(!hex_encoded_sql(b"0x68656c6c6f20776f726c642c20686921"));
+        assert_quiet("colour 0x1f2e3d4c5b6a7980", "sqli-hex-encoded");
+        assert!(!scientific_glue(b"see 2.e.g. the notes"));
+    }
+}

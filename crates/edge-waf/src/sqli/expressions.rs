@@ -99,3 +99,25 @@ pub(super) fn case_literal_test(tokens: &[Token], i: usize) -> bool {
             && token_is_word(tokens, i + 3, b"then")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqli::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn a_bare_sql_expression() {
+        assert_fires("pi() and cos(pi())=-1", "sqli-expr");
+        assert_fires("case when 1=1 then 1 end", "sqli-expr");
+    }
+
+    #[test]
+    fn short_keyword_expressions_people_type() {
+        for value in [
+            "true or false",
+            "x is null",
+            "in case when it rains then stay",
+        ] {
+            assert_quiet(value, "sqli-expr");
+        }
+    }
+}

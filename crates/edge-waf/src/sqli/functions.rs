@@ -128,3 +128,22 @@ fn nested_arg(tokens: &[Token], arg: usize) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqli::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn time_delay_and_nested_sql_functions() {
+        assert_fires("1 and sleep(5)", "sqli-time");
+        assert_fires("ascii(substring(user(),1,1))", "sqli-func-nested");
+        assert_fires("char(0x41)", "sqli-func");
+    }
+
+    #[test]
+    fn function_names_in_prose_and_code() {
+        assert_quiet("Benchmark (documentation)", "sqli-time");
+        assert_quiet("a char is one byte", "sqli-func");
+        assert_quiet("str.concat(other)", "sqli-func-nested");
+    }
+}

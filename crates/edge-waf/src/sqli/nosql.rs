@@ -123,3 +123,23 @@ fn shell_call(rest: &[u8]) -> bool {
         .count();
     METHODS.contains(&&method[..len]) && method.get(len) == Some(&b'(')
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqli::tests::{assert_fires, assert_quiet};
+
+    use super::{mongo_javascript, mongo_operator_key};
+
+    #[test]
+    fn operators_in_key_position_and_where_javascript() {
+        assert!(mongo_operator_key(b"user[$ne]=1"));
+        assert_fires("{\"$gt\": \"\"}", "nosql-operator");
+        assert!(mongo_javascript(b"' && this.password.match(/.*/)//"));
+    }
+
+    #[test]
+    fn dollars_and_dots_in_prose() {
+        assert_quiet("it costs $ne or $5, see this.page", "nosql-operator");
+        assert!(!mongo_javascript(b"read this. then db. notes"));
+    }
+}

@@ -146,3 +146,29 @@ pub(super) fn json_operator_expr(tokens: &[Token], left: usize) -> bool {
         || (cast && kind_at(tokens, at) == Some(TokenKind::Number));
     operators >= 1 && next_str && (cast || json_operator || (left > 0 && operators >= 2))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqli::tests::{assert_fires, assert_quiet};
+
+    use super::pg_cast;
+
+    #[test]
+    fn a_cast_to_a_sql_type() {
+        assert!(pg_cast(b"password::int"));
+        assert_fires("1 and password::int=1", "sqli-pg-cast");
+    }
+
+    #[test]
+    fn rust_paths_and_tags_are_no_casts() {
+        assert!(!pg_cast(b"std::string::String"));
+        for value in [
+            "std::string",
+            "works-with::text",
+            "serde_json::json;",
+            "Math::Vector::Real",
+        ] {
+            assert_quiet(value, "sqli-pg-cast");
+        }
+    }
+}

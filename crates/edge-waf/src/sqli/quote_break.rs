@@ -324,3 +324,33 @@ fn break_expr(tokens: &[Token], i: usize, quote: u8) -> Option<Expression> {
     let read = expr::read_operator_chain(tokens, i, left);
     (read.operators >= 1 && ends_clean(tokens, read.end, clause_at)).then_some(read)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqli::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn a_comment_right_after_the_quote_breaks_out() {
+        assert_fires("admin'--", "sqli-break-comment");
+    }
+
+    #[test]
+    fn a_condition_balanced_by_the_closing_quote_breaks_out() {
+        assert_fires("1' or '1'='1", "sqli-boolean");
+        assert_fires("x' order by 3--", "sqli-clause");
+    }
+
+    #[test]
+    fn apostrophes_in_names_and_prose_do_not_break_out() {
+        for value in [
+            "O'Brien",
+            "don't stop me now",
+            "rock 'n' roll",
+            "5' - 6' tall",
+        ] {
+            assert_quiet(value, "sqli-boolean");
+            assert_quiet(value, "sqli-break-comment");
+            assert_quiet(value, "sqli-clause");
+        }
+    }
+}

@@ -74,12 +74,12 @@ fn procedural_statement(tokens: &[Token], i: usize) -> bool {
         Some(TokenKind::Word(Keyword::Identifier)) => {
             let paren = kind_at(tokens, i + 2) == Some(TokenKind::LParen);
             // `;call p(@version, @a)`, `;replace t (id, name) values (…)`
-            (paren && matches!(kind_at(tokens, i + 3), Some(TokenKind::Variable { .. })))
-                || (paren
-                    && tokens[i..]
+            (paren
+                && (matches!(kind_at(tokens, i + 3), Some(TokenKind::Variable { .. }))
+                    || tokens[i..]
                         .iter()
                         .take(16)
-                        .any(|token| token.kind == TokenKind::Word(Keyword::Values)))
+                        .any(|token| token.kind == TokenKind::Word(Keyword::Values))))
                 || (matches!(
                     kind_at(tokens, i + 2),
                     None | Some(TokenKind::Semicolon | TokenKind::Comment)
@@ -288,5 +288,27 @@ pub(super) fn starts_statement(tokens: &[Token]) -> bool {
                     .any(|word| token_is_word(tokens, 3, word))
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sqli::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn a_stacked_statement_after_a_semicolon() {
+        assert_fires("1; drop table users--", "sqli-stacked");
+        assert_fires("1; insert into users values (1)", "sqli-stacked");
+    }
+
+    #[test]
+    fn a_statement_that_reads_server_files() {
+        assert_fires("copy t from '/etc/passwd'", "sqli-file-statement");
+    }
+
+    #[test]
+    fn statements_in_prose() {
+        assert_quiet("Should I drop the table? Yes; please do", "sqli-stacked");
+        assert_quiet("copy the file from the old folder", "sqli-file-statement");
     }
 }

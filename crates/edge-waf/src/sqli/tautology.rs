@@ -309,3 +309,31 @@ pub(super) fn completed_literal_comparison(tokens: &[Token]) -> bool {
             })
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqli::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn a_literal_tautology_after_a_boolean() {
+        assert_fires("1 or 1=1", "sqli-tautology");
+        assert_fires("' or 'a'='a", "sqli-tautology");
+    }
+
+    #[test]
+    fn a_boolean_opening_the_value() {
+        assert_fires("or true--", "sqli-boolean");
+    }
+
+    #[test]
+    fn numbers_and_choices_in_prose_are_no_tautology() {
+        for value in [
+            "7 or 8 apples",
+            "select the best plan from the list",
+            "and true love",
+        ] {
+            assert_quiet(value, "sqli-tautology");
+            assert_quiet(value, "sqli-boolean");
+        }
+    }
+}

@@ -272,3 +272,25 @@ pub(super) fn select_lead_from(tokens: &[Token]) -> bool {
         });
     call || literal_only
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sqli::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn union_select_with_a_column_list() {
+        assert_fires("1 union select username, password from users", "sqli-union");
+        assert_fires("select name, pass from users", "sqli-select");
+    }
+
+    #[test]
+    fn select_and_union_in_prose() {
+        for value in [
+            "select the best plan from the list",
+            "the union of two sets",
+        ] {
+            assert_quiet(value, "sqli-union");
+            assert_quiet(value, "sqli-select");
+        }
+    }
+}

@@ -142,3 +142,21 @@ fn attr_value(attr: &[u8], value: &[u8], out: &mut Vec<&'static Rule>) {
         add(out, &rules::XSS_SUSPECT_TAG);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::xss::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn handlers_and_dangling_urls_in_a_tag() {
+        assert_fires("<img src=x onerror=alert(1)>", "xss-event-handler");
+        assert_fires("<img src=\"//evil.example/?", "xss-context-break");
+    }
+
+    #[test]
+    fn an_ordinary_link() {
+        let value = "<a href=\"https://example.com/docs\" title=\"Docs\">docs</a>";
+        assert_quiet(value, "xss-event-handler");
+        assert_quiet(value, "xss-context-break");
+    }
+}

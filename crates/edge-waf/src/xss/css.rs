@@ -130,3 +130,20 @@ fn css_view<'b>(text: &[u8], from: usize, buf: &'b mut [u8; CSS_VIEW]) -> (&'b [
     }
     (&buf[..len], at >= text.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::xss::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn css_that_runs_script() {
+        assert_fires("<div style=\"width: expression(alert(1))\">", "xss-css");
+        assert_fires("<p style=\"font-family:foo}color=red\">", "xss-css");
+    }
+
+    #[test]
+    fn plain_styles() {
+        assert_quiet("<p style=\"color: red; margin: 0 auto\">hi</p>", "xss-css");
+        assert_quiet("margin: 0; url: https://example.com", "xss-css");
+    }
+}

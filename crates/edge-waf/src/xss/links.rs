@@ -102,3 +102,29 @@ fn numeric_host_disguised(host: &[u8]) -> bool {
     }
     odd || labels < 4
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::xss::tests::{assert_fires, assert_quiet};
+
+    use super::obfuscated_url;
+
+    #[test]
+    fn disguised_hosts() {
+        assert!(obfuscated_url(b"http://1113982867/"));
+        assert!(obfuscated_url(b"http://trusted.example@evil.example/"));
+        assert_fires(
+            "<a href=\"http://0x42.0x0000066.0x7.0x93/\">x</a>",
+            "xss-obfuscated-url",
+        );
+    }
+
+    #[test]
+    fn plain_hosts_and_ports() {
+        assert!(!obfuscated_url(b"http://127.0.0.1:8080/"));
+        assert_quiet(
+            "<a href=\"https://example.com./a\">x</a>",
+            "xss-obfuscated-url",
+        );
+    }
+}

@@ -59,3 +59,20 @@ pub(super) fn context_break(text: &[u8]) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::xss::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn closing_a_raw_text_element_then_new_markup() {
+        assert_fires("</title><img src=x>", "xss-context-break");
+        assert_fires("';</script>", "xss-context-break");
+    }
+
+    #[test]
+    fn closing_tags_named_in_prose() {
+        assert_quiet("close it with </title> at the end", "xss-context-break");
+        assert_quiet("\"><b>pasted</b>", "xss-context-break");
+    }
+}

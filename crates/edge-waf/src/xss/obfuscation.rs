@@ -366,3 +366,29 @@ fn quoted_bracket_key(text: &[u8], open: usize) -> Option<(&[u8], usize)> {
     }
     (text.get(close) == Some(&b']')).then_some((key, close + 1))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::xss::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn sinks_hidden_behind_brackets_escapes_and_glue() {
+        assert_fires("window[\"alert\"](1)", "xss-js-obfuscated");
+        assert_fires("al\\u0065rt(1)", "xss-js-obfuscated");
+        assert_fires(
+            "'java'+''+'scr'+'ipt'+':'+'ale'+'rt(1)'",
+            "xss-js-obfuscated",
+        );
+    }
+
+    #[test]
+    fn everyday_brackets_and_glued_strings() {
+        for value in [
+            "this[key](args)",
+            "items['name'] = 'Al' + ' ' + 'Ertugrul'",
+            "a[0] + b[1]",
+        ] {
+            assert_quiet(value, "xss-js-obfuscated");
+        }
+    }
+}

@@ -111,3 +111,20 @@ fn base64_markup(rest: &[u8]) -> bool {
     let compact = &compact[..len];
     crate::normalize::find(compact, b";base64,").is_some_and(|p| compact.get(p + 8) == Some(&b'p'))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::xss::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn script_and_markup_uris() {
+        assert_fires("javascript:alert(1)", "xss-js-uri");
+        assert_fires("data:text/html,<script>alert(1)</script>", "xss-data-uri");
+    }
+
+    #[test]
+    fn schemes_named_in_prose() {
+        assert_quiet("Read JavaScript: The Good Parts", "xss-js-uri");
+        assert_quiet("data: see the attached sheet", "xss-data-uri");
+    }
+}

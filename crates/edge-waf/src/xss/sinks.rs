@@ -278,3 +278,27 @@ pub(super) fn js_import(text: &[u8]) -> bool {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::xss::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn a_sink_call_after_a_string_break() {
+        assert_fires("';alert(1)//", "xss-js-call");
+        assert_fires("';alert(1)//", "xss-js-break");
+        assert_fires("a=prompt,a(1)", "xss-js-call");
+    }
+
+    #[test]
+    fn sink_words_in_prose_and_other_identifiers() {
+        for value in [
+            "please alert the team",
+            "my_eval(x) returns",
+            "obj.eval(code)",
+        ] {
+            assert_quiet(value, "xss-js-call");
+            assert_quiet(value, "xss-js-break");
+        }
+    }
+}

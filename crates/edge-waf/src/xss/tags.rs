@@ -243,3 +243,23 @@ fn high_bit_tag(text: &[u8]) -> bool {
         w > 0 && (text.get(a + w) == Some(&0xbe) || text[a + w..].starts_with(b"\\xbe"))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::xss::tests::{assert_fires, assert_quiet};
+
+    #[test]
+    fn script_and_active_elements() {
+        assert_fires("<script>alert(1)</script>", "xss-script");
+        assert_fires("<iframe src=//evil.example>", "xss-dangerous-tag");
+        assert_fires("<s c r i p t>", "xss-dangerous-tag");
+    }
+
+    #[test]
+    fn comparisons_hearts_and_plain_markup() {
+        for value in ["a < b and c > d", "I <3 you", "<b>bold</b> and <i>it</i>"] {
+            assert_quiet(value, "xss-script");
+            assert_quiet(value, "xss-dangerous-tag");
+        }
+    }
+}
