@@ -63,6 +63,7 @@ struct Lexer<'a> {
 }
 
 impl Lexer<'_> {
+    #[inline]
     fn peek(&self, ahead: usize) -> Option<u8> {
         self.text.get(self.pos + ahead).copied()
     }
@@ -90,6 +91,7 @@ impl Lexer<'_> {
         Some(())
     }
 
+    #[inline]
     fn push(&mut self, start: usize, kind: TokenKind) {
         let fingerprint = match kind {
             TokenKind::Word(_) => word_hash(&self.text[start..self.pos]),
@@ -108,6 +110,7 @@ impl Lexer<'_> {
     }
 
     /// Whitespace or a comment read as whitespace: no token.
+    #[inline]
     fn skip(&mut self, bytes: usize) -> Option<TokenKind> {
         self.spaced = true;
         self.pos += bytes;
@@ -115,6 +118,7 @@ impl Lexer<'_> {
     }
 
     /// Reads the token at `pos`; `None` when what was read is whitespace.
+    #[inline]
     fn next_kind(&mut self) -> Option<TokenKind> {
         let text = self.text;
         let byte = text[self.pos];
@@ -143,6 +147,7 @@ impl Lexer<'_> {
         }
     }
 
+    #[inline]
     fn string_literal(&mut self, quote: u8) -> TokenKind {
         let text = self.text;
         let start = self.pos;
@@ -365,6 +370,7 @@ impl Lexer<'_> {
     }
 
     /// Operators, punctuation and words.
+    #[inline]
     fn operator_or_word(&mut self, byte: u8, next: Option<u8>) -> TokenKind {
         let (kind, len) = match byte {
             b'=' => (TokenKind::Comparison, 1),
@@ -433,12 +439,16 @@ impl Lexer<'_> {
         }
     }
 
+    #[inline]
     fn word(&mut self) -> TokenKind {
+        let text = self.text;
         let start = self.pos;
-        while self.pos < self.text.len() && continues_word(self.text, self.pos) {
-            self.pos += 1;
+        let mut end = start;
+        while end < text.len() && continues_word(text, end) {
+            end += 1;
         }
-        TokenKind::Word(classify_word(&self.text[start..self.pos]))
+        self.pos = end;
+        TokenKind::Word(classify_word(&text[start..end]))
     }
 }
 
