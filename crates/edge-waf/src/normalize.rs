@@ -92,7 +92,7 @@ pub(crate) fn sql_variant(s: &[u8], join_comments: bool) -> Option<Vec<u8>> {
     };
     let word = |i: Option<usize>| {
         i.and_then(|i| s.get(i))
-            .is_some_and(|&c| super::sql_lex::is_word(c))
+            .is_some_and(|&c| crate::sql::token::is_word_byte(c))
     };
     // Cheap searches first, so ordinary text (`12% off`, `C:\\dir`) costs
     // no copy.
@@ -117,7 +117,7 @@ pub(crate) fn sql_variant(s: &[u8], join_comments: bool) -> Option<Vec<u8>> {
     let glued_comment = |i: usize| {
         s[i..].starts_with(b"/*")
             && i > 0
-            && super::sql_lex::is_word(s[i - 1])
+            && crate::sql::token::is_word_byte(s[i - 1])
             && s.get(i + 2) != Some(&b'!')
     };
     let mut out: Vec<u8> = Vec::new();
@@ -129,7 +129,9 @@ pub(crate) fn sql_variant(s: &[u8], join_comments: bool) -> Option<Vec<u8>> {
         if join_comments && b == b'/' && glued_comment(i) {
             if let Some(p) = find(&s[i + 2..], b"*/") {
                 let end = i + 2 + p + 2;
-                if s.get(end).is_some_and(|&c| super::sql_lex::is_word(c)) {
+                if s.get(end)
+                    .is_some_and(|&c| crate::sql::token::is_word_byte(c))
+                {
                     changed = true;
                     joined = true;
                     i = end;

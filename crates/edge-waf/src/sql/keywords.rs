@@ -1,9 +1,11 @@
-//! SQL keyword classes: which words matter for injection structure.
+//! SQL keyword classes: which words matter for injection structure. Adds no
+//! rule itself; the lexer tags every word with one of these classes.
 
 /// Keyword classes that matter for injection structure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kw {
-    Ident,
+pub(crate) enum Keyword {
+    /// Any other word: a column, table or alias name, or prose.
+    Identifier,
     Or,
     And,
     Xor,
@@ -31,13 +33,14 @@ pub(crate) enum Kw {
     Shutdown,
     Waitfor,
     Delay,
-    Table,
+    /// `table`, `database`, `schema`, `user`, `view`, `function`: what DDL names.
+    SchemaObject,
     Set,
     Values,
     /// `like`, `rlike`, `regexp`, `glob`, `sounds` (binary word operators).
     Like,
     /// `div`, `mod` (arithmetic word operators).
-    WordArith,
+    ArithmeticWord,
     Is,
     In,
     Between,
@@ -45,86 +48,91 @@ pub(crate) enum Kw {
     False,
     Null,
     /// Niladic values such as `current_date` or `localtime`.
-    Const,
+    NiladicValue,
     /// MySQL `binary` (a unary operator).
-    Unary,
+    Binary,
     Case,
     When,
     End,
     Exists,
     As,
-    All,
+    /// `all`, `any`, `some`.
+    Quantifier,
     Distinct,
     /// Statement starters seen in stacked payloads (`if`, `begin`, `load`...).
-    Stmt,
+    StatementStart,
     /// A known SQL function name (only a function when followed by `(`).
-    Func,
+    Function,
     /// A time-delay function (`sleep`, `benchmark`, `pg_sleep`, ...).
-    TimeFunc,
+    DelayFunction,
     /// T-SQL `top` (`select top 1 …`).
     Top,
     /// Objects that only show up in attacks (`information_schema`, ...).
-    Danger,
+    SystemObject,
 }
 
 /// Classifies a lowercase word.
-pub(crate) fn classify(w: &[u8]) -> Kw {
+pub(crate) fn classify_word(w: &[u8]) -> Keyword {
     match w {
-        b"or" => Kw::Or,
-        b"and" => Kw::And,
-        b"xor" => Kw::Xor,
-        b"not" => Kw::Not,
-        b"union" => Kw::Union,
-        b"select" => Kw::Select,
-        b"from" => Kw::From,
-        b"where" => Kw::Where,
-        b"order" => Kw::Order,
-        b"group" => Kw::Group,
-        b"by" => Kw::By,
-        b"having" => Kw::Having,
-        b"limit" => Kw::Limit,
-        b"into" => Kw::Into,
-        b"procedure" => Kw::Procedure,
-        b"insert" => Kw::Insert,
-        b"update" => Kw::Update,
-        b"delete" => Kw::Delete,
-        b"drop" => Kw::Drop,
-        b"create" => Kw::Create,
-        b"alter" => Kw::Alter,
-        b"truncate" => Kw::Truncate,
-        b"exec" | b"execute" => Kw::Exec,
-        b"declare" => Kw::Declare,
-        b"shutdown" => Kw::Shutdown,
-        b"waitfor" => Kw::Waitfor,
-        b"delay" | b"time" => Kw::Delay,
-        b"table" | b"database" | b"schema" | b"user" | b"view" | b"function" => Kw::Table,
-        b"set" => Kw::Set,
-        b"values" => Kw::Values,
-        b"like" | b"rlike" | b"regexp" | b"sounds" | b"glob" | b"ilike" | b"similar" => Kw::Like,
-        b"div" | b"mod" => Kw::WordArith,
-        b"is" => Kw::Is,
-        b"in" => Kw::In,
-        b"between" => Kw::Between,
-        b"true" => Kw::True,
-        b"false" => Kw::False,
-        b"null" => Kw::Null,
+        b"or" => Keyword::Or,
+        b"and" => Keyword::And,
+        b"xor" => Keyword::Xor,
+        b"not" => Keyword::Not,
+        b"union" => Keyword::Union,
+        b"select" => Keyword::Select,
+        b"from" => Keyword::From,
+        b"where" => Keyword::Where,
+        b"order" => Keyword::Order,
+        b"group" => Keyword::Group,
+        b"by" => Keyword::By,
+        b"having" => Keyword::Having,
+        b"limit" => Keyword::Limit,
+        b"into" => Keyword::Into,
+        b"procedure" => Keyword::Procedure,
+        b"insert" => Keyword::Insert,
+        b"update" => Keyword::Update,
+        b"delete" => Keyword::Delete,
+        b"drop" => Keyword::Drop,
+        b"create" => Keyword::Create,
+        b"alter" => Keyword::Alter,
+        b"truncate" => Keyword::Truncate,
+        b"exec" | b"execute" => Keyword::Exec,
+        b"declare" => Keyword::Declare,
+        b"shutdown" => Keyword::Shutdown,
+        b"waitfor" => Keyword::Waitfor,
+        b"delay" | b"time" => Keyword::Delay,
+        b"table" | b"database" | b"schema" | b"user" | b"view" | b"function" => {
+            Keyword::SchemaObject
+        }
+        b"set" => Keyword::Set,
+        b"values" => Keyword::Values,
+        b"like" | b"rlike" | b"regexp" | b"sounds" | b"glob" | b"ilike" | b"similar" => {
+            Keyword::Like
+        }
+        b"div" | b"mod" => Keyword::ArithmeticWord,
+        b"is" => Keyword::Is,
+        b"in" => Keyword::In,
+        b"between" => Keyword::Between,
+        b"true" => Keyword::True,
+        b"false" => Keyword::False,
+        b"null" => Keyword::Null,
         b"current_date" | b"current_time" | b"current_timestamp" | b"localtime"
-        | b"localtimestamp" | b"utc_date" | b"utc_time" | b"utc_timestamp" => Kw::Const,
-        b"binary" => Kw::Unary,
-        b"case" => Kw::Case,
-        b"when" => Kw::When,
-        b"end" => Kw::End,
-        b"exists" => Kw::Exists,
-        b"as" => Kw::As,
-        b"top" => Kw::Top,
-        b"all" | b"any" | b"some" => Kw::All,
-        b"distinct" | b"distinctrow" => Kw::Distinct,
+        | b"localtimestamp" | b"utc_date" | b"utc_time" | b"utc_timestamp" => Keyword::NiladicValue,
+        b"binary" => Keyword::Binary,
+        b"case" => Keyword::Case,
+        b"when" => Keyword::When,
+        b"end" => Keyword::End,
+        b"exists" => Keyword::Exists,
+        b"as" => Keyword::As,
+        b"top" => Keyword::Top,
+        b"all" | b"any" | b"some" => Keyword::Quantifier,
+        b"distinct" | b"distinctrow" => Keyword::Distinct,
         b"if" | b"while" | b"use" | b"call" | b"begin" | b"goto" | b"load" | b"grant"
         | b"revoke" | b"rename" | b"handler" | b"print" | b"raiserror" | b"merge" | b"replace" => {
-            Kw::Stmt
+            Keyword::StatementStart
         }
         b"sleep" | b"benchmark" | b"pg_sleep" | b"randomblob" | b"receive_message"
-        | b"sys_eval" | b"get_lock" | b"dbms_lock" => Kw::TimeFunc,
+        | b"sys_eval" | b"get_lock" | b"dbms_lock" => Keyword::DelayFunction,
         b"information_schema"
         | b"xp_cmdshell"
         | b"sysobjects"
@@ -153,15 +161,17 @@ pub(crate) fn classify(w: &[u8]) -> Kw {
         | b"sp_password"
         | b"lo_import"
         | b"sp_add_job"
-        | b"openrowset" => Kw::Danger,
-        _ if is_func(w) => Kw::Func,
+        | b"openrowset" => Keyword::SystemObject,
+        _ if is_function_name(w) => Keyword::Function,
         // MSSQL extended and system procedures: `xp_regread`, `sp_addlogin`.
-        _ if w.len() >= 9 && (w.starts_with(b"xp_") || w.starts_with(b"sp_")) => Kw::Danger,
-        _ => Kw::Ident,
+        _ if w.len() >= 9 && (w.starts_with(b"xp_") || w.starts_with(b"sp_")) => {
+            Keyword::SystemObject
+        }
+        _ => Keyword::Identifier,
     }
 }
 
-fn is_func(w: &[u8]) -> bool {
+fn is_function_name(w: &[u8]) -> bool {
     matches!(
         w,
         b"concat"
