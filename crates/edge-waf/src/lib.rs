@@ -230,6 +230,11 @@ impl ThreatScanner {
         let query = matches!(kind, InputKind::Query | InputKind::QueryName);
         let norm = normalize::normalize(raw, query);
         sqli::detect(&norm, &mut out);
+        // Encoded three times or more: every intermediate layer too.
+        for layer in normalize::percent_layers(raw, query) {
+            sqli::detect(&layer, &mut out);
+            xss::detect(&layer, &mut out);
+        }
         for join_comments in [false, true] {
             if let Some(v) = normalize::sql_variant(&norm, join_comments) {
                 sqli::detect(&v, &mut out);

@@ -1,4 +1,5 @@
-//! Input normalisation before detection: percent-decoding (twice), `+` as a
+//! Input normalisation before detection: percent-decoding (to a fixed
+//! point, at most eight rounds), `+` as a
 //! space in queries, HTML entities, null-byte removal and ASCII case folding.
 //!
 //! Works on bytes so no input can split a UTF-8 character and panic; the
@@ -20,13 +21,18 @@ pub(crate) fn normalize(value: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
         return Cow::Borrowed(value);
     }
     let mut cur = Vec::new();
-    // A second round only when the first decoded something (`%2527`,
-    // `%%34%31`); a lone `%` (`12% off`) decodes the same way twice.
-    let decoded = percent_decode(value, plus_is_space, &mut cur);
-    if decoded && cur.contains(&b'%') {
+    // Further rounds only while the last one decoded something and a `%`
+    // remains (`%2527`, `%%34%31`; a lone `%` as in `12% off` decodes the
+    // same way every time), to a fixed point or MAX_PERCENT_LAYERS.
+    let mut decoded = percent_decode(value, plus_is_space, &mut cur);
+    let mut layers = 1;
+    while decoded && layers < MAX_PERCENT_LAYERS && cur.contains(&b'%') {
         let mut again = Vec::with_capacity(cur.len());
-        percent_decode(&cur, false, &mut again);
-        cur = again;
+        decoded = percent_decode(&cur, false, &mut again);
+        if decoded {
+            cur = again;
+        }
+        layers += 1;
     }
     if cur.contains(&b'&') {
         let mut dec = Vec::with_capacity(cur.len());
@@ -52,6 +58,41 @@ pub(crate) fn normalize(value: &[u8], plus_is_space: bool) -> Cow<'_, [u8]> {
         cur = decode_utf7_markup(&cur);
     }
     Cow::Owned(cur)
+}
+
+/// Percent-decoding rounds at most (`%25252527` is `'` four layers down).
+pub(crate) const MAX_PERCENT_LAYERS: usize = 8;
+
+/// The intermediate percent-decoding layers of `value` (from the second
+/// round to the one before the last), lower-cased, when it is encoded three
+/// or more times: a payload can sit in any layer, and decoding it once more
+/// can garble it (`%` signs of a `LIKE` pattern). Empty for ordinary values.
+pub(crate) fn percent_layers(value: &[u8], plus_is_space: bool) -> Vec<Vec<u8>> {
+    if find(value, b"%25").is_none() {
+        return Vec::new();
+    }
+    let mut layers = Vec::new();
+    let mut cur = Vec::new();
+    if !percent_decode(value, plus_is_space, &mut cur) {
+        return layers;
+    }
+    while layers.len() + 1 < MAX_PERCENT_LAYERS && cur.contains(&b'%') {
+        let mut next = Vec::with_capacity(cur.len());
+        if !percent_decode(&cur, false, &mut next) {
+            break;
+        }
+        layers.push(std::mem::replace(&mut cur, next));
+    }
+    // `layers` holds rounds 1..n-1; the first is still encoded, and the
+    // last round is what `normalize` returns.
+    layers
+        .into_iter()
+        .skip(1)
+        .map(|mut l| {
+            l.make_ascii_lowercase();
+            l
+        })
+        .collect()
 }
 
 /// `value` with raw and percent-encoded null bytes turned into spaces.

@@ -463,7 +463,7 @@ fn continues_word(text: &[u8], i: usize) -> bool {
 fn scan_string(text: &[u8], mut i: usize, quote: u8) -> (usize, bool) {
     while i < text.len() {
         let b = text[i];
-        if b == b'\\' && quote != b'`' {
+        if b == b'\\' && !matches!(quote, b'`' | b']') {
             i += 2;
             continue;
         }

@@ -1,8 +1,9 @@
 //! SQL injection detection by token structure: the entry point, and the
 //! three readings of a value that call the attack families.
 //!
-//! The value is tokenised three times, as the application might embed it:
-//! bare (numeric context), inside `'…'` and inside `"…"`. In a quoted
+//! The value is tokenised up to five times, as the application might embed
+//! it: bare (numeric context), inside `'…'` and `"…"` strings, and inside
+//! `` `…` `` and `[…]` identifiers. In a quoted
 //! context the first token is the tail of the application's string, and the
 //! question is what follows the quote break: a comment, a boolean operator
 //! with a comparison, a stacked statement, a clause (`order by`, `union`)…
@@ -52,7 +53,17 @@ pub(crate) fn detect(text: &[u8], out: &mut Vec<&'static Rule>) {
         scan_bare(&tokens, out);
         expressions::bare_expression(&tokens, out);
     }
-    for quote in [b'\'', b'"'] {
+    // String quotes, then identifier quotes (MySQL backticks, T-SQL
+    // brackets): a value placed in `ORDER BY `…`` breaks out just the same.
+    for quote in [b'\'', b'"', b'`', b']'] {
+        // An identifier the application quotes is one word: a value that
+        // breaks out of it starts with that word (`id`) or])…`), so
+        // Markdown code (`` `#[derive]` ``, `` `=` ``), code lines (`]);`)
+        // and `page[size]=25` (which opens its own bracket) are no break.
+        let identifier = matches!(quote, b'`' | b']');
+        if identifier && !identifier_break(text, quote) {
+            continue;
+        }
         if text.contains(&quote)
             && let Some(tokens) = lex(text, Some(quote), QUOTED_MAX_TOKENS)
         {
@@ -83,6 +94,18 @@ pub(crate) fn detect(text: &[u8], out: &mut Vec<&'static Rule>) {
     if encodings::hex_encoded_sql(text) {
         add(out, &rules::SQLI_HEX_ENCODED);
     }
+}
+
+/// True when `text` starts with one word that `quote` then closes: how a
+/// value breaks out of an identifier the application quoted.
+fn identifier_break(text: &[u8], quote: u8) -> bool {
+    let Some(close) = memchr::memchr(quote, text) else {
+        return false;
+    };
+    close > 0
+        && text[..close]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.' | b'-'))
 }
 
 /// Appends `rule` unless it is already there.
