@@ -45,21 +45,45 @@ fn dataset(env: &Env, binding: &'static str) -> Arc<dyn AnalyticsSink> {
     }
 }
 
-/// The gateway config: the `GATEWAY_CONFIG` var (TOML, or JSON when it
-/// starts with `{`) for local runs and tests, else the bundled text.
-pub fn load_config(env: &Env, bundled: &str) -> Result<GatewayConfig, ApiError> {
-    let text = env
-        .var("GATEWAY_CONFIG")
-        .map(|v| v.to_string())
+/// The config files a Worker bundles, one per environment.
+#[derive(Debug, Clone, Copy)]
+pub struct BundledConfigs {
+    /// `workers/config/staging.toml`.
+    pub staging: &'static str,
+    /// `workers/config/production.toml`.
+    pub production: &'static str,
+}
+
+/// A Worker variable (`[vars]`, `--var`), if set and not blank.
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
         .ok()
+        .map(|v| v.to_string())
         .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| bundled.to_owned());
-    let parsed = if text.trim_start().starts_with('{') {
-        GatewayConfig::from_json(&text)
-    } else {
-        GatewayConfig::from_toml(&text)
+}
+
+/// The gateway config: the `GATEWAY_CONFIG` var (TOML, or JSON when it
+/// starts with `{`) for local runs and tests, else the bundled file of the
+/// environment the `EDGEFORGE_ENV` var names (`staging`, `production`;
+/// unset or `dev`: the example config), with its `${NAME}` variables
+/// filled in from the Worker's vars.
+pub fn load_config(env: &Env, bundled: BundledConfigs) -> Result<GatewayConfig, ApiError> {
+    let misconfigured = |e: String| ApiError::internal("misconfigured", e);
+    let text = match var(env, "GATEWAY_CONFIG") {
+        Some(text) => text,
+        None => match var(env, "EDGEFORGE_ENV").as_deref() {
+            Some("production") => bundled.production.to_owned(),
+            Some("staging") => bundled.staging.to_owned(),
+            None | Some("dev") => edge_gateway::EXAMPLE_CONFIG.to_owned(),
+            Some(other) => {
+                return Err(misconfigured(format!(
+                    "EDGEFORGE_ENV = {other:?}: use staging, production or dev"
+                )));
+            }
+        },
     };
-    let mut cfg = parsed.map_err(|e| ApiError::internal("misconfigured", e.to_string()))?;
+    let mut cfg = GatewayConfig::from_text_with_vars(&text, &|name| var(env, name))
+        .map_err(|e| misconfigured(e.to_string()))?;
     // With a `version_metadata` binding, this Worker version labels its own
     // metrics, so a gradual deployment's gate can judge each version.
     if let Some(id) = version_id(env) {
@@ -123,7 +147,7 @@ pub fn gateway_ports(
 #[allow(clippy::arc_with_non_send_sync)] // Workers isolates are single-threaded
 pub fn cron_gateway(
     env: &Env,
-    bundled: &str,
+    bundled: BundledConfigs,
     version: &str,
 ) -> Result<edge_gateway::Gateway, ApiError> {
     let cfg = load_config(env, bundled)?;

@@ -20,7 +20,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use edge_ports::{Clock, KvError, KvStore};
+use edge_ports::{Clock, KvError, KvStore, ListOptions, PutOptions};
 use slo_metrics::sketch::DdSketch;
 use slo_metrics::slo::Bucket;
 use slo_metrics::store::{BucketWriter, KvWindows, Rollups};
@@ -63,7 +63,18 @@ pub struct DeploymentMetrics {
     flush_interval_ms: u64,
     last_flush_ms: Cell<u64>,
     writers: RefCell<BTreeMap<String, Rc<BucketWriter<'static>>>>,
+    /// When this isolate last wrote each deployment's index entry.
+    indexed: RefCell<BTreeMap<String, u64>>,
 }
+
+/// KV prefix of the index of deployments that wrote metrics: one key per
+/// deployment, refreshed by its writers, expiring 4 days after the last
+/// (the SLO windows reach 3 days back).
+pub const DEPLOYMENT_INDEX_PREFIX: &str = "dmi:";
+const INDEX_TTL_SECS: u64 = 4 * 24 * 3600;
+const INDEX_REFRESH_MS: u64 = 10 * 60_000;
+/// Deployments the SLO step evaluates at most (newest first).
+pub const MAX_LIVE_DEPLOYMENTS: usize = 16;
 
 impl std::fmt::Debug for DeploymentMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -94,6 +105,7 @@ impl DeploymentMetrics {
             flush_interval_ms,
             last_flush_ms: Cell::new(0),
             writers: RefCell::new(BTreeMap::new()),
+            indexed: RefCell::new(BTreeMap::new()),
         }
     }
 
@@ -136,7 +148,67 @@ impl DeploymentMetrics {
                 }
             }
         }
+        if let Err(e) = self.index(now_ms).await {
+            first_error.get_or_insert(e);
+        }
         first_error.map_or(Ok(written), Err)
+    }
+
+    /// Refreshes the index entries of the deployments this isolate counted
+    /// (at most every 10 minutes each).
+    async fn index(&self, now_ms: u64) -> Result<(), KvError> {
+        let due: Vec<String> = {
+            let indexed = self.indexed.borrow();
+            self.writers
+                .borrow()
+                .keys()
+                .filter(|d| {
+                    indexed
+                        .get(*d)
+                        .is_none_or(|t| now_ms.saturating_sub(*t) >= INDEX_REFRESH_MS)
+                })
+                .cloned()
+                .collect()
+        };
+        for deployment in due {
+            let key = format!("{DEPLOYMENT_INDEX_PREFIX}{deployment}");
+            let opts =
+                PutOptions::ttl(INDEX_TTL_SECS).with_metadata(serde_json::json!({"t": now_ms}));
+            self.kv.put(&key, Vec::new(), opts).await?;
+            self.indexed.borrow_mut().insert(deployment, now_ms);
+        }
+        Ok(())
+    }
+
+    /// The deployments (version ids on Workers) that wrote metrics in the
+    /// last 3 days, most recently seen first, at most
+    /// [`MAX_LIVE_DEPLOYMENTS`].
+    pub async fn live_deployments(&self) -> Result<Vec<String>, KvError> {
+        let mut seen: Vec<(u64, String)> = Vec::new();
+        let mut cursor = None;
+        for _ in 0..5 {
+            let page = self
+                .kv
+                .list(ListOptions::prefix(DEPLOYMENT_INDEX_PREFIX).cursor(cursor.take()))
+                .await?;
+            for k in page.keys {
+                let at = k
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m["t"].as_u64())
+                    .unwrap_or(0);
+                if let Some(name) = k.name.strip_prefix(DEPLOYMENT_INDEX_PREFIX) {
+                    seen.push((at, name.to_owned()));
+                }
+            }
+            match page.cursor {
+                Some(c) if !page.list_complete => cursor = Some(c),
+                _ => break,
+            }
+        }
+        seen.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        seen.truncate(MAX_LIVE_DEPLOYMENTS);
+        Ok(seen.into_iter().map(|(_, name)| name).collect())
     }
 
     /// The merged buckets of `deployment` for the given windows (minutes,

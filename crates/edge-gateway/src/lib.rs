@@ -62,7 +62,7 @@ pub use deploy_metrics::{DeploymentCounts, DeploymentMetrics};
 pub use error::ApiError;
 pub use ports::GatewayPorts;
 pub use routes::ROUTES;
-pub use slo_tick::{ALERT_STATE_KEY, SloTick};
+pub use slo_tick::{ALERT_STATE_KEY, DeploymentSlo, SloTick};
 
 use edge_cache::EdgeCache;
 use edge_ports::http::Body;
@@ -213,10 +213,14 @@ impl Gateway {
     pub async fn canary_tick(
         &self,
     ) -> Result<traffic_split::canary::Decision, traffic_split::Error> {
-        let name = self.inner.cfg.traffic.rollout.as_deref().ok_or_else(|| {
-            traffic_split::Error::Config("traffic.rollout names no rollout".into())
-        })?;
         use traffic_split::canary::{CanaryState, CanaryStore, Decision};
+        let Some(name) = self.inner.cfg.traffic.rollout.as_deref() else {
+            // Nothing to judge: versions are rolled out by the canary
+            // workflow, not declared in this config.
+            return Ok(Decision::Hold(
+                "no rollout is configured (traffic.rollout)".into(),
+            ));
+        };
         let cfg = &self.inner.cfg;
         if let Some(canary) = &cfg.traffic.canary_deployment
             && self.inner.canaries.load(name).await?.is_none()

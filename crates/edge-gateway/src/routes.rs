@@ -199,13 +199,28 @@ async fn status(gw: &Gateway, query: Option<&str>) -> Result<Response<Body>, Api
         })
         .collect();
     let rollout = gw.rollout().await;
-    let since = gw.inner.clock.now_ms().saturating_sub(window_min * 60_000);
-    let m = gw.inner.deploy_metrics.read(&deployment, since).await?;
+    let now = gw.inner.clock.now_ms();
+    let rollups = gw
+        .inner
+        .deploy_metrics
+        .windows(&deployment, now, &[window_min])
+        .await?;
+    let m: crate::DeploymentCounts = rollups.window(now, window_min).into();
     let error_rate = if m.requests == 0 {
         0.0
     } else {
         m.errors as f64 / m.requests as f64
     };
+    // The configured objectives' burn over this window: the same maths as
+    // the SLO step (slo-metrics), not a second definition.
+    let slos: Vec<_> = gw
+        .inner
+        .cfg
+        .slo
+        .slo
+        .iter()
+        .map(|slo| json!({"name": slo.name, "burn_rate": slo.burn(&rollups, now, window_min)}))
+        .collect();
     Ok(json_response(
         StatusCode::OK,
         &json!({
@@ -223,8 +238,7 @@ async fn status(gw: &Gateway, query: Option<&str>) -> Result<Response<Body>, Api
                 "errors": m.errors,
                 "error_rate": error_rate,
                 "p95_ms": m.quantile_ms(0.95),
-                // Availability burn against the default 99.9% objective.
-                "availability_burn_rate": error_rate / 0.001,
+                "slo": slos,
             },
         }),
     ))

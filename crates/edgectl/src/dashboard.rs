@@ -1,9 +1,10 @@
 //! `GET /dashboard`: one self-contained HTML page (inline SVG, no CDN) over
 //! `GET /dashboard/data`, aggregated from the SQLite analytics table.
 
-use std::collections::BTreeMap;
-
 use edge_gateway::Gateway;
+use slo_metrics::aggregate::Dashboard;
+use slo_metrics::schema::RequestPoint;
+use slo_metrics::slo::{CountSource, Sli, Slo};
 
 use crate::host::ThreadStores;
 use crate::server::{Out, html, json};
@@ -11,12 +12,37 @@ use crate::server::{Out, html, json};
 const WINDOW_MS: u64 = 60 * 60_000;
 const PAGE: &str = include_str!("dashboard.html");
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
+/// The objective the dashboard's availability and burn rates are about:
+/// the config's first availability SLO (the defaults' otherwise).
+pub(crate) fn availability_slo(gw: &Gateway) -> Slo {
+    let configured = gw.config().slo.slo.iter();
+    configured
+        .chain(slo_metrics::slo::SloSpec::defaults().slo.iter())
+        .find(|s| s.sli == Sli::Availability)
+        .cloned()
+        .unwrap_or(Slo {
+            name: "availability".into(),
+            sli: Sli::Availability,
+            objective_bp: 9990,
+            window_days: 30,
+            min_events: 20,
+            min_bad_events: 5,
+        })
+}
+
+/// Request points of the last `window_ms` in slo-metrics' dashboard
+/// aggregate (health checks left out): the one aggregate the SLO step,
+/// `/status`, `edgectl slo report` and this page share.
+pub(crate) fn aggregate(points: &[(u64, edge_ports::DataPoint)]) -> Dashboard {
+    let mut dash = Dashboard::new();
+    for (ts, p) in points {
+        if let Some(rp) = RequestPoint::from_data_point(p)
+            && rp.route != "health"
+        {
+            dash.record(*ts, &rp);
+        }
     }
-    let idx = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[idx]
+    dash
 }
 
 /// The dashboard's numbers for the last hour.
@@ -25,73 +51,22 @@ pub async fn data(gw: &Gateway, stores: &ThreadStores, now_ms: u64) -> serde_jso
         .analytics
         .since(now_ms.saturating_sub(WINDOW_MS))
         .unwrap_or_default();
-    let mut minutes: BTreeMap<u64, (u64, u64, Vec<f64>)> = BTreeMap::new();
-    let (mut hits, mut lookups) = (0u64, 0u64);
-    let (mut total, mut errors, mut total_5m, mut errors_5m) = (0u64, 0u64, 0u64, 0u64);
-    let mut regions: BTreeMap<String, u64> = BTreeMap::new();
-    type ProviderAgg = (u64, u64, Vec<f64>, f64, f64, f64);
-    let mut by_provider: BTreeMap<String, ProviderAgg> = BTreeMap::new();
-    for (ts, p) in &points {
-        if p.doubles.len() == 3 && p.blobs.len() == 3 {
-            // edge-cache point: [policy, status, bypass reason]
-            let status = p.blobs[1].as_str();
-            if status != "BYPASS" {
-                lookups += 1;
-                if status == "HIT" || status == "STALE" || status == "REVALIDATED" {
-                    hits += 1;
-                }
-            }
-            continue;
-        }
-        let Some(rp) = slo_metrics::schema::RequestPoint::from_data_point(p) else {
-            continue;
-        };
-        if rp.route == "health" {
-            continue;
-        }
-        let status = f64::from(rp.status);
-        let latency = rp.response_ms;
-        if !rp.provider.is_empty() {
-            let e = by_provider.entry(rp.provider.clone()).or_insert((
-                0u64,
-                0u64,
-                Vec::new(),
-                0.0,
-                0.0,
-                0.0,
-            ));
-            e.0 += 1;
-            e.1 += u64::from(rp.status >= 500);
-            e.2.push(latency);
-            e.3 += rp.tokens_in;
-            e.4 += rp.tokens_out;
-            e.5 += rp.cost_usd;
-        }
-        let m = minutes.entry(ts / 60_000 * 60_000).or_default();
-        m.0 += 1;
-        total += 1;
-        let recent = now_ms.saturating_sub(*ts) <= 5 * 60_000;
-        total_5m += u64::from(recent);
-        if status >= 500.0 {
-            m.1 += 1;
-            errors += 1;
-            errors_5m += u64::from(recent);
-        }
-        m.2.push(latency);
-        if !rp.country.is_empty() {
-            *regions.entry(rp.country.clone()).or_default() += 1;
-        }
-    }
-    let series: Vec<_> = minutes
-        .into_iter()
-        .map(|(t, (n, e, mut lat))| {
-            lat.sort_by(f64::total_cmp);
-            serde_json::json!({"t": t, "requests": n, "errors": e,
-                "p50": quantile(&lat, 0.5), "p95": quantile(&lat, 0.95), "p99": quantile(&lat, 0.99)})
+    let dash = aggregate(&points);
+    let slo = availability_slo(gw);
+    let view = dash.view(&slo, now_ms, WINDOW_MS / 60_000);
+    let series: Vec<_> = (0..WINDOW_MS / 60_000)
+        .rev()
+        .map(|ago| now_ms / 60_000 * 60_000 - ago * 60_000)
+        .filter_map(|minute| {
+            let end = minute + 59_999;
+            let c = dash.counts(Sli::Availability, end, 1);
+            (c.total > 0.0).then(|| {
+                let v = dash.view(&slo, end, 1);
+                serde_json::json!({"t": minute, "requests": c.total, "errors": c.total - c.good,
+                    "p50": v.latency_ms[0], "p95": v.latency_ms[1], "p99": v.latency_ms[2]})
+            })
         })
         .collect();
-    let ratio = |e: u64, n: u64| if n == 0 { 0.0 } else { e as f64 / n as f64 };
-    let budget = 1.0 - 0.999;
     let providers: Vec<_> = gw
         .router()
         .config()
@@ -99,27 +74,26 @@ pub async fn data(gw: &Gateway, stores: &ThreadStores, now_ms: u64) -> serde_jso
         .iter()
         .map(|p| serde_json::json!({"name": p.name, "breaker": format!("{:?}", gw.router().breaker_state(&p.name)).to_lowercase()}))
         .collect();
-    let provider_traffic: Vec<_> = by_provider
-        .into_iter()
-        .map(|(name, (n, e, mut lat, tin, tout, cost))| {
-            lat.sort_by(f64::total_cmp);
-            serde_json::json!({"provider": name, "requests": n, "errors": e, "p95_ms": quantile(&lat, 0.95),
-                "tokens_in": tin, "tokens_out": tout, "cost_usd": cost})
+    let provider_traffic: Vec<_> = view
+        .providers
+        .iter()
+        .map(|p| {
+            serde_json::json!({"provider": p.provider, "requests": p.requests,
+                "errors": (p.error_rate * p.requests as f64).round(), "p95_ms": p.p95_ms,
+                "tokens_in": p.tokens_in, "tokens_out": p.tokens_out, "cost_usd": p.cost_usd})
         })
         .collect();
-    let mut top: Vec<_> = regions.into_iter().collect();
-    top.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-    top.truncate(10);
     serde_json::json!({
         "window_ms": WINDOW_MS,
+        "slo": slo.name,
         "series": series,
-        "availability": 1.0 - ratio(errors, total),
-        "requests": total,
-        "cache_hit_rate": ratio(hits, lookups),
-        "cache_lookups": lookups,
-        "burn_rate": {"5m": ratio(errors_5m, total_5m) / budget, "1h": ratio(errors, total) / budget},
+        "availability": view.availability,
+        "requests": view.requests,
+        "cache_hit_rate": view.cache_hit_rate,
+        "cache_lookups": view.cache_lookups,
+        "burn_rate": {"5m": slo.burn(&dash, now_ms, 5), "1h": slo.burn(&dash, now_ms, 60)},
         "providers": providers,
-        "top_regions": top,
+        "top_regions": view.top_regions,
         "provider_traffic": provider_traffic,
         "rollout": gw.rollout_state().await,
     })

@@ -158,11 +158,16 @@ enum JwtCommand {
 
 #[derive(Subcommand)]
 enum SloCommand {
-    /// Availability, latency and burn rates over the last hour.
+    /// Every objective's SLI, error budget left and burn rates, from the
+    /// local analytics store (the same maths as the SLO step).
     Report {
         /// Directory of the SQLite database.
         #[arg(long, default_value = ".edgeforge")]
         data_dir: PathBuf,
+        /// Gateway config whose `[slo]` objectives to report (default: the
+        /// embedded example's).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -429,8 +434,19 @@ fn main() -> ExitCode {
             edgectl::tools::decrypt(&ring, &a.record, &a.classification, input.trim())
         }),
         Command::Slo {
-            command: SloCommand::Report { data_dir },
-        } => edgectl::tools::slo_report(&data_dir.join("edgeforge.sqlite3")),
+            command: SloCommand::Report { data_dir, config },
+        } => config
+            .as_ref()
+            .map_or_else(
+                || {
+                    GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG)
+                        .map_err(|e| e.to_string())
+                },
+                load_config,
+            )
+            .and_then(|cfg| {
+                edgectl::tools::slo_report(&data_dir.join("edgeforge.sqlite3"), &cfg.slo)
+            }),
         Command::MockUpstream {
             port,
             error_rate,

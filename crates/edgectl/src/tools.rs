@@ -203,7 +203,7 @@ pub fn decrypt(
 }
 
 /// `edgectl slo report`: the default SLOs over the last hour of local data.
-pub fn slo_report(db: &Path) -> Result<(), String> {
+pub fn slo_report(db: &Path, spec: &slo_metrics::slo::SloSpec) -> Result<(), String> {
     use edge_ports::Clock;
     if !db.exists() {
         return Err(format!(
@@ -212,42 +212,30 @@ pub fn slo_report(db: &Path) -> Result<(), String> {
         ));
     }
     let now = edge_ports::SystemClock::new().now_ms();
-    let points =
-        crate::sqlite::SqliteAnalytics::read(db, "requests", now.saturating_sub(3_600_000))?;
-    let mut lat = Vec::new();
-    let (mut n, mut errors) = (0u64, 0u64);
-    for rp in points
+    // The longest compliance window, or what the retention kept.
+    let days = spec
+        .slo
         .iter()
-        .filter_map(|(_, p)| slo_metrics::schema::RequestPoint::from_data_point(p))
-    {
-        if rp.route == "health" {
-            continue;
+        .map(|s| u64::from(s.window_days))
+        .max()
+        .unwrap_or(30);
+    let points = crate::sqlite::SqliteAnalytics::read(
+        db,
+        "requests",
+        now.saturating_sub(days * 86_400_000),
+    )?;
+    let mut dash = slo_metrics::aggregate::Dashboard::new();
+    for (ts, p) in &points {
+        if let Some(rp) = slo_metrics::schema::RequestPoint::from_data_point(p)
+            && rp.route != "health"
+        {
+            dash.record(*ts, &rp);
         }
-        n += 1;
-        if rp.status >= 500 {
-            errors += 1;
-        }
-        lat.push(rp.response_ms);
     }
-    lat.sort_by(f64::total_cmp);
-    let p95 = lat
-        .get(((lat.len() as f64 * 0.95).ceil() as usize).saturating_sub(1))
-        .copied()
-        .unwrap_or(0.0);
-    let err_rate = if n == 0 {
-        0.0
-    } else {
-        errors as f64 / n as f64
-    };
-    let report = json!({
-        "window": "1h",
-        "requests": n,
-        "slos": [
-            {"name": "availability", "target": 0.999, "value": 1.0 - err_rate, "met": 1.0 - err_rate >= 0.999, "burn_rate": err_rate / 0.001},
-            {"name": "latency-p95", "target_ms": 200.0, "value_ms": p95, "met": p95 < 200.0},
-            {"name": "error-rate", "target": 0.01, "value": err_rate, "met": err_rate < 0.01},
-        ],
-    });
+    let reports: Vec<_> = spec.slo.iter().map(|s| s.report(&dash, now)).collect();
+    let hour =
+        slo_metrics::slo::CountSource::counts(&dash, slo_metrics::slo::Sli::Availability, now, 60);
+    let report = json!({"requests_last_hour": hour.total, "slos": reports});
     println!("{report}");
     Ok(())
 }

@@ -163,6 +163,8 @@ pub struct DashboardView {
     pub error_rate: f64,
     /// Hits among cache lookups (0 with none).
     pub cache_hit_rate: f64,
+    /// Cache lookups (requests whose cache status was not `BYPASS`).
+    pub cache_lookups: u64,
     /// Top 10 countries by requests.
     pub top_regions: Vec<(String, u64)>,
     /// Providers by requests.
@@ -247,6 +249,7 @@ impl Dashboard {
                 1.0 - ratio(s.good(Sli::ErrorRate), s.total)
             },
             cache_hit_rate: ratio(all.cache_hits, all.cache_lookups),
+            cache_lookups: all.cache_lookups,
             top_regions: top,
             tokens: [
                 all.providers.values().map(|p| p.tokens_in).sum(),

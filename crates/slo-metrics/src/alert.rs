@@ -101,6 +101,11 @@ pub enum AlertEvent {
 pub struct Alerter {
     /// Firing SLOs and their severity.
     pub firing: BTreeMap<String, Severity>,
+    /// What the objectives are measured on (a deployment or version id):
+    /// part of every `dedup_key` (`edgeforge/<scope>/<slo>`) and summary,
+    /// so two versions' incidents never merge. `None`: `edgeforge/<slo>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// KV key of the persisted alert state.
@@ -148,7 +153,13 @@ impl Alerter {
                     hit = Some((rule, long, short));
                 }
             }
-            let dedup_key = format!("edgeforge/{}", slo.name);
+            let (dedup_key, subject) = match &self.scope {
+                Some(scope) => (
+                    format!("edgeforge/{scope}/{}", slo.name),
+                    format!("{} on {scope}", slo.name),
+                ),
+                None => (format!("edgeforge/{}", slo.name), slo.name.clone()),
+            };
             match (hit, self.firing.get(&slo.name).copied()) {
                 (Some((rule, long, short)), prev) if prev.is_none_or(|p| rule.severity > p) => {
                     self.firing.insert(slo.name.clone(), rule.severity);
@@ -157,8 +168,7 @@ impl Alerter {
                         slo: slo.name.clone(),
                         severity: rule.severity,
                         summary: format!(
-                            "{}: error budget burning at {long:.1}x over {} (and {short:.1}x over {}), threshold {}x",
-                            slo.name,
+                            "{subject}: error budget burning at {long:.1}x over {} (and {short:.1}x over {}), threshold {}x",
                             crate::slo::label(rule.long_min),
                             crate::slo::label(rule.short_min),
                             rule.rate

@@ -81,7 +81,9 @@ pub struct SpecError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SloSpec {
-    /// The objectives.
+    /// The objectives (`[[slo]]` in a spec file, `[[slo.objectives]]` in
+    /// the gateway config).
+    #[serde(alias = "objectives")]
     pub slo: Vec<Slo>,
 }
 

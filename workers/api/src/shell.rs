@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use edge_cloudflare::host::{
-    Background, gateway_ports, load_config, request_context, to_http, to_worker,
+    Background, BundledConfigs, gateway_ports, load_config, request_context, to_http, to_worker,
 };
 use edge_cloudflare::{DecideRequest, DurableRateLimits, WorkersClock, decide_in_object};
 use edge_gateway::{ApiError, Gateway};
@@ -15,8 +15,11 @@ use zt_security::ratelimit::Tat;
 
 /// The version reported by `/health`.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// The config compiled into the Worker (a `GATEWAY_CONFIG` var replaces it).
-const BUNDLED_CONFIG: &str = include_str!("../gateway.toml");
+/// The config files of the deployed environments (`EDGEFORGE_ENV`).
+const CONFIGS: BundledConfigs = BundledConfigs {
+    staging: include_str!("../../config/staging.toml"),
+    production: include_str!("../../config/production.toml"),
+};
 
 thread_local! {
     /// One gateway per isolate: config parsing, key setup and the router's
@@ -26,7 +29,7 @@ thread_local! {
 
 #[allow(clippy::arc_with_non_send_sync)] // Workers isolates are single-threaded
 fn build(env: &Env) -> Result<Gateway, ApiError> {
-    let cfg = load_config(env, BUNDLED_CONFIG)?;
+    let cfg = load_config(env, CONFIGS)?;
     let limiter = env.durable_object("RATE_LIMITER").map_err(|e| {
         ApiError::internal(
             "misconfigured",

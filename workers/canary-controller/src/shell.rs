@@ -1,6 +1,7 @@
 //! Wiring only: the gateway's admin routes (behind Cloudflare Access) and
 //! the cron step.
 
+use edge_cloudflare::host::BundledConfigs;
 use edge_cloudflare::host::{Background, request_context, to_http, to_worker};
 use edge_gateway::{ApiError, Gateway};
 use worker::{
@@ -10,10 +11,14 @@ use worker::{
 use zt_security::jwt::ACCESS_HEADER;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-const BUNDLED_CONFIG: &str = include_str!("../../api/gateway.toml");
+/// The config files of the deployed environments (`EDGEFORGE_ENV`).
+const CONFIGS: BundledConfigs = BundledConfigs {
+    staging: include_str!("../../config/staging.toml"),
+    production: include_str!("../../config/production.toml"),
+};
 
 fn build(env: &Env) -> Result<Gateway, ApiError> {
-    edge_cloudflare::host::cron_gateway(env, BUNDLED_CONFIG, VERSION)
+    edge_cloudflare::host::cron_gateway(env, CONFIGS, VERSION)
 }
 
 #[event(scheduled)]

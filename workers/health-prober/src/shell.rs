@@ -1,6 +1,7 @@
 //! Wiring only: bindings to the gateway's ports, cron to the prober and the
 //! SLO step. The fetch handler serves `/health` and nothing else.
 
+use edge_cloudflare::host::BundledConfigs;
 use edge_gateway::{ApiError, Gateway};
 use worker::{
     Context, Env, Request, Response, ScheduleContext, ScheduledEvent, console_error, console_log,
@@ -8,10 +9,14 @@ use worker::{
 };
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-const BUNDLED_CONFIG: &str = include_str!("../../api/gateway.toml");
+/// The config files of the deployed environments (`EDGEFORGE_ENV`).
+const CONFIGS: BundledConfigs = BundledConfigs {
+    staging: include_str!("../../config/staging.toml"),
+    production: include_str!("../../config/production.toml"),
+};
 
 fn build(env: &Env) -> Result<Gateway, ApiError> {
-    edge_cloudflare::host::cron_gateway(env, BUNDLED_CONFIG, VERSION)
+    edge_cloudflare::host::cron_gateway(env, CONFIGS, VERSION)
 }
 
 #[event(scheduled)]
@@ -28,8 +33,8 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     console_log!("probed {} providers, {healthy} healthy", records.len());
     match gw.slo_tick().await {
         Ok(t) => console_log!(
-            "slo: burn {:?}, {} alert changes, {} failed deliveries",
-            t.burn_rates,
+            "slo: {} deployments evaluated, {} alert changes, {} failed deliveries",
+            t.deployments.len(),
             t.events.len(),
             t.failed_deliveries
         ),
