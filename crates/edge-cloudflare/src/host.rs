@@ -87,7 +87,8 @@ pub fn load_config(env: &Env, bundled: BundledConfigs) -> Result<GatewayConfig, 
     // With a `version_metadata` binding, this Worker version labels its own
     // metrics, so a gradual deployment's gate can judge each version.
     if let Some(id) = version_id(env) {
-        cfg.gateway.deployment = id;
+        cfg.gateway.deployment = id.clone();
+        cfg.gateway.version_id = Some(id);
     }
     Ok(cfg)
 }
@@ -108,7 +109,8 @@ fn version_id(env: &Env) -> Option<String> {
 
 /// The gateway's ports from the standard bindings: `EDGE_KV` (and the
 /// optional `CACHE_KV`, `SECURITY_KV`),
-/// `EDGE_ANALYTICS`, `EDGE_SECURITY`, secrets, and `rate_limits`.
+/// `EDGE_ANALYTICS`, `EDGE_CACHE_ANALYTICS`, `EDGE_SECURITY`, secrets, and
+/// `rate_limits`.
 #[allow(clippy::arc_with_non_send_sync)] // Workers isolates are single-threaded
 pub fn gateway_ports(
     env: &Env,
@@ -130,6 +132,7 @@ pub fn gateway_ports(
         cache_kv: optional_kv("CACHE_KV"),
         security_kv: optional_kv("SECURITY_KV"),
         analytics: dataset(env, "EDGE_ANALYTICS"),
+        cache_analytics: dataset(env, "EDGE_CACHE_ANALYTICS"),
         security_analytics: dataset(env, "EDGE_SECURITY"),
         http: Arc::new(WorkersFetch),
         clock: Arc::new(WorkersClock::new()),

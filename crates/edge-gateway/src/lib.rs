@@ -139,7 +139,7 @@ impl Gateway {
         let cache = EdgeCache::new(
             cfg.cache.clone(),
             ports.cache_kv.clone().unwrap_or_else(|| ports.kv.clone()),
-            ports.analytics.clone(),
+            ports.cache_analytics.clone(),
             ports.clock.clone(),
         )
         .map_err(|e| ConfigError::at("cache", e))?;
@@ -222,12 +222,19 @@ impl Gateway {
             ));
         };
         let cfg = &self.inner.cfg;
-        if let Some(canary) = &cfg.traffic.canary_deployment
+        // With gradual deployments the rollout is between two versions, and
+        // each version labels its own metrics with its id.
+        let pair = match (&cfg.traffic.gradual, &cfg.traffic.canary_deployment) {
+            (Some(g), _) => Some((g.stable_version_id.as_str(), g.canary_version_id.as_str())),
+            (None, Some(canary)) => Some((cfg.gateway.deployment.as_str(), canary.as_str())),
+            (None, None) => None,
+        };
+        if let Some((stable, canary)) = pair
             && self.inner.canaries.load(name).await?.is_none()
         {
             let state = CanaryState::start(
                 name,
-                &cfg.gateway.deployment,
+                stable,
                 canary,
                 &cfg.traffic.canary,
                 self.inner.clock.now_ms(),

@@ -19,8 +19,12 @@ pub struct GatewayPorts {
     pub cache_kv: Option<Arc<dyn KvStore>>,
     /// A separate namespace for the security event log (`SECURITY_KV`).
     pub security_kv: Option<Arc<dyn KvStore>>,
-    /// Request data points.
+    /// Request data points (one per request: what the SLOs, `/status`
+    /// and the dashboards count).
     pub analytics: Arc<dyn AnalyticsSink>,
+    /// Cache lookup data points, a stream of their own so they are never
+    /// counted as requests (`EDGE_CACHE_ANALYTICS` on Workers).
+    pub cache_analytics: Arc<dyn AnalyticsSink>,
     /// Security event data points (a separate dataset).
     pub security_analytics: Arc<dyn AnalyticsSink>,
     /// Outbound HTTP (providers, JWKS).
@@ -65,6 +69,7 @@ impl GatewayPorts {
             cache_kv: None,
             security_kv: None,
             analytics: Arc::new(MemoryAnalytics::new()),
+            cache_analytics: Arc::new(MemoryAnalytics::new()),
             security_analytics: Arc::new(MemoryAnalytics::new()),
             http: Arc::new(llm_router::MockProvider),
             rate_limits: Arc::new(MemoryStore::new(clock_arc.clone())),

@@ -288,3 +288,107 @@ fn every_live_version_is_evaluated_and_only_the_failing_one_pages() {
             .all(|e| matches!(e, slo_metrics::alert::AlertEvent::Resolve { .. }))
     );
 }
+
+/// Issue 20: while a gradual deployment splits traffic between Worker
+/// versions, every request is labelled with the version that served it
+/// (its metrics, `x-deployment`), never with a hash split of users; the
+/// hash split stays for rollouts inside one version.
+#[test]
+fn requests_are_labelled_with_the_serving_version_under_a_gradual_deployment() {
+    use edge_gateway::{CollectTasks, RequestContext};
+    use traffic_split::canary::{CanaryState, CanaryStore, KvCanaryStore};
+    let gradual = r#"
+[traffic]
+rollout = "r1"
+[traffic.gradual]
+account_id = "acct"
+script = "edgeforge-api-production"
+api_token_secret = "CF_DEPLOYMENTS_TOKEN"
+stable_version_id = "ver-old"
+canary_version_id = "ver-new"
+"#;
+    let labels = |version: Option<&str>, extra: &str| -> Vec<String> {
+        let mut cfg =
+            GatewayConfig::from_toml(&format!("{}{extra}", edge_gateway::EXAMPLE_CONFIG)).unwrap();
+        cfg.gateway.version_id = version.map(str::to_owned);
+        let p = ports();
+        let kv = p.kv.clone();
+        let g = Gateway::new(cfg.clone(), p, "9").unwrap();
+        block_on(async {
+            let mut state = CanaryState::start("r1", "ver-old", "ver-new", &cfg.traffic.canary, T0);
+            state.percent = 50.0;
+            KvCanaryStore::new(kv).save(&state, 0).await.unwrap();
+            let mut out = Vec::new();
+            for i in 0..40 {
+                let req = http::Request::get("/v1/models")
+                    .header(
+                        "user-agent",
+                        "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+                    )
+                    .header("accept-language", "en")
+                    .header("accept-encoding", "gzip")
+                    .body(Vec::new())
+                    .unwrap();
+                let ctx = RequestContext {
+                    client_ip: Some(format!("198.51.100.{i}")),
+                    ..RequestContext::default()
+                };
+                let resp = g.handle(req, ctx, &CollectTasks::new()).await;
+                out.push(resp.headers()["x-deployment"].to_str().unwrap().to_owned());
+            }
+            out
+        })
+    };
+    let served = labels(Some("ver-new"), gradual);
+    assert!(served.iter().all(|d| d == "ver-new"), "{served:?}");
+    // A rollout inside one version (no gradual deployment): the hash split.
+    let inside = labels(None, "\n[traffic]\nrollout = \"r1\"\n");
+    assert!(
+        inside.iter().any(|d| d == "ver-old") && inside.iter().any(|d| d == "ver-new"),
+        "{inside:?}"
+    );
+}
+
+/// Issue 20: cache lookups are a stream of their own, so request counts,
+/// availability and p95 only ever see requests.
+#[test]
+fn cache_points_never_land_in_the_request_stream() {
+    use edge_gateway::{CollectTasks, RequestContext};
+    use edge_ports::MemoryAnalytics;
+    let requests = MemoryAnalytics::new();
+    let cache = MemoryAnalytics::new();
+    let mut p = ports();
+    p.analytics = Arc::new(requests.clone());
+    p.cache_analytics = Arc::new(cache.clone());
+    let g = Gateway::new(
+        GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG).unwrap(),
+        p,
+        "9",
+    )
+    .unwrap();
+    block_on(async {
+        for _ in 0..2 {
+            let req = http::Request::get("/api/prompts/templates/greeting")
+                .body(Vec::new())
+                .unwrap();
+            let bg = CollectTasks::new();
+            let resp = g.handle(req, RequestContext::default(), &bg).await;
+            assert_eq!(resp.status(), 200);
+            bg.run_all().await;
+        }
+    });
+    let req_points = requests.points();
+    assert_eq!(req_points.len(), 2, "{req_points:?}");
+    assert!(
+        req_points
+            .iter()
+            .all(|p| slo_metrics::schema::RequestPoint::from_data_point(p).is_some())
+    );
+    assert!(!cache.points().is_empty());
+    assert!(
+        cache
+            .points()
+            .iter()
+            .all(|p| slo_metrics::schema::RequestPoint::from_data_point(p).is_none())
+    );
+}

@@ -224,12 +224,14 @@ pub fn ports(
     let clock: Arc<dyn edge_ports::Clock> = Arc::new(SystemClock::new());
     let kv = SqliteKv::new(open(db)?, clock.clone());
     let analytics = Arc::new(writer.sink(open(db)?, clock.clone(), "requests"));
+    let cache_analytics = Arc::new(writer.sink(open(db)?, clock.clone(), "cache"));
     let security = Arc::new(writer.sink(open(db)?, clock.clone(), "security"));
     let ports = GatewayPorts {
         kv: Arc::new(kv),
         cache_kv: None,
         security_kv: None,
         analytics: analytics.clone(),
+        cache_analytics,
         security_analytics: security.clone(),
         http: Arc::new(HyperClient::new()?),
         clock,

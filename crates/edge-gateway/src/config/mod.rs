@@ -155,6 +155,13 @@ pub struct GatewaySection {
     pub analytics_dataset: Option<String>,
     /// What this config is for (default `production`).
     pub environment: Environment,
+    /// The id of the Worker version serving this isolate, set by the
+    /// Workers host from the `version_metadata` binding (never from a
+    /// file). While a gradual deployment (`traffic.gradual`) splits traffic
+    /// between versions, every request is labelled with the version that
+    /// served it, not with a hash split of users.
+    #[serde(skip)]
+    pub version_id: Option<String>,
 }
 
 impl Default for GatewaySection {
@@ -168,6 +175,7 @@ impl Default for GatewaySection {
             categories: RouteCategories::default(),
             analytics_dataset: None,
             environment: Environment::default(),
+            version_id: None,
         }
     }
 }

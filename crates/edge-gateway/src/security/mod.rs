@@ -278,9 +278,17 @@ impl Gateway {
             .variants
             .first()
             .map(|a| format!("{}={}", a.experiment, a.variant));
+        // Versions split by the platform (a gradual deployment): the
+        // version that served the request is its deployment, whatever a
+        // hash of the user would say.
+        let cfg = &self.inner.cfg;
+        let deployment = match (&cfg.gateway.version_id, &cfg.traffic.gradual) {
+            (Some(version), Some(_)) => version.clone(),
+            _ => decision.deployment,
+        };
         Caller {
             principal,
-            deployment: decision.deployment,
+            deployment,
             variant,
         }
     }
