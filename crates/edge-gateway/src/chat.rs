@@ -15,7 +15,7 @@ use llm_router::{
 };
 
 use crate::context::{RequestContext, WaitUntil};
-use crate::{ApiError, Caller, Gateway, json_response, set};
+use crate::{ApiError, Caller, Gateway, set};
 
 /// The cache policy (request type) of chat completions.
 pub const CHAT_CACHE_POLICY: &str = "chat-completions";
@@ -72,17 +72,19 @@ pub(crate) async fn chat(
 
     if let Some(body) = &cache_key_body {
         let creq = cache_request(&req, ctx, caller, body);
+        let user = creq.user_id.unwrap_or("");
         if let Lookup::Fresh { entry, age_secs } =
             gw.inner.cache.lookup(CHAT_CACHE_POLICY, &creq).await
-            && let Ok(cached) = serde_json::from_slice::<ChatResponse>(&entry.body)
+            && let Some(plain) = open_cached(gw, user, &entry.body)
+            && let Ok(cached) = serde_json::from_slice::<ChatResponse>(&plain)
         {
             let mut resp = if streaming {
                 sse_response(Body::from(replay_sse(&cached, include_usage)))
             } else {
-                json_response(
-                    StatusCode::OK,
-                    &serde_json::to_value(&cached).unwrap_or_default(),
-                )
+                // The stored bytes, as the miss answered them (field order too).
+                let mut r = Response::new(Body::from(plain));
+                set(r.headers_mut(), "content-type", "application/json");
+                r
             };
             let h = resp.headers_mut();
             set(h, "x-cache-status", "HIT");
@@ -112,10 +114,11 @@ pub(crate) async fn chat(
             let bytes = serde_json::to_vec(&response).unwrap_or_default();
             if let Some(body) = &cache_key_body {
                 let creq = cache_request(&req, ctx, caller, body);
+                let sealed = seal_for_cache(gw, creq.user_id.unwrap_or(""), &bytes);
                 let stored = http::Response::builder()
                     .status(200)
                     .header("content-type", "application/json")
-                    .body(bytes.clone())
+                    .body(sealed)
                     .map_err(|e| ApiError::internal("response", e.to_string()))?;
                 // Stored before answering: a second identical request from
                 // this client must hit.
@@ -216,6 +219,31 @@ fn cache_request<'a>(
         creq.user_id = Some(caller.principal.subject.as_str());
     }
     creq
+}
+
+/// A cached completion's body as stored: sealed with the keyring
+/// (`[security.encryption]`), bound to its principal, or plain without one.
+/// A completion that cannot be sealed is not cached (empty body: a miss).
+fn seal_for_cache(gw: &Gateway, user: &str, plain: &[u8]) -> Vec<u8> {
+    let Some(ring) = &gw.inner.keyring else {
+        return plain.to_vec();
+    };
+    let ctx =
+        zt_security::envelope::Context::new(format!("chat-cache:{user}"), "private-completion");
+    ring.seal(gw.inner.random.as_ref(), plain, &ctx)
+        .map(String::into_bytes)
+        .unwrap_or_default()
+}
+
+/// A stored body opened again (`None`: sealed with a key that is gone, or
+/// for another principal: a miss).
+fn open_cached(gw: &Gateway, user: &str, stored: &[u8]) -> Option<Vec<u8>> {
+    let Some(ring) = &gw.inner.keyring else {
+        return Some(stored.to_vec());
+    };
+    let ctx =
+        zt_security::envelope::Context::new(format!("chat-cache:{user}"), "private-completion");
+    ring.open(std::str::from_utf8(stored).ok()?, &ctx).ok()
 }
 
 fn sse_response(body: Body) -> Response<Body> {
@@ -421,10 +449,11 @@ impl StoreOnEnd {
             continent: self.continent.as_deref(),
             body: Some(&self.body),
         };
+        let sealed = seal_for_cache(&self.gateway, self.user.as_deref().unwrap_or(""), &bytes);
         let Ok(stored) = http::Response::builder()
             .status(200)
             .header("content-type", "application/json")
-            .body(bytes)
+            .body(sealed)
         else {
             return;
         };

@@ -93,6 +93,21 @@ pub(crate) struct Scope<'r> {
     pub(crate) timings: Timings,
     /// Headers for the response (`RateLimit`, `X-Deployment`, …).
     pub(crate) headers: Vec<(&'static str, String)>,
+    /// What the stages learned that the risk score weighs.
+    pub(crate) signals: RiskSignals,
+}
+
+/// Signals collected by the stages for the risk score.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RiskSignals {
+    /// The threat scan's anomaly score (prompt content included).
+    pub(crate) threat_score: u32,
+    /// The bot score (1 automated ..= 99 human).
+    pub(crate) bot_score: Option<u8>,
+    /// Share of the rate-limit quota used.
+    pub(crate) quota_used: f64,
+    /// The client holds a solved challenge (Turnstile clearance).
+    pub(crate) cleared: bool,
 }
 
 impl<'r> Scope<'r> {
@@ -102,6 +117,7 @@ impl<'r> Scope<'r> {
             bg,
             timings: Timings::default(),
             headers: Vec::new(),
+            signals: RiskSignals::default(),
         }
     }
 }

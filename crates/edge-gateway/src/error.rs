@@ -14,6 +14,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     headers: Vec<(&'static str, String)>,
+    /// A page for browsers instead of the JSON body (a challenge page).
+    html: Option<String>,
 }
 
 impl ApiError {
@@ -32,7 +34,15 @@ impl ApiError {
             code,
             message,
             headers: Vec::new(),
+            html: None,
         }
+    }
+
+    /// Answers with `page` (HTML) instead of the JSON body: a challenge
+    /// page for a browser.
+    pub fn with_html(mut self, page: String) -> Self {
+        self.html = Some(page);
+        self
     }
 
     /// Adds a response header.
@@ -147,8 +157,19 @@ impl ApiError {
     /// The JSON error response (`{"error":{"message","type","param","code"}}`,
     /// the shape OpenAI SDKs parse).
     pub fn into_response(self) -> Response<Body> {
-        let body = json!({"error": {"message": self.message, "type": self.kind, "param": null, "code": self.code}});
-        let mut resp = crate::json_response(self.status, &body);
+        let mut resp = match self.html {
+            Some(page) => {
+                let mut r = Response::new(Body::from(page.into_bytes()));
+                *r.status_mut() = self.status;
+                crate::set(r.headers_mut(), "content-type", "text/html; charset=utf-8");
+                crate::set(r.headers_mut(), "cache-control", "no-store");
+                r
+            }
+            None => {
+                let body = json!({"error": {"message": self.message, "type": self.kind, "param": null, "code": self.code}});
+                crate::json_response(self.status, &body)
+            }
+        };
         for (name, value) in self.headers {
             if let Ok(v) = header::HeaderValue::from_str(&value) {
                 resp.headers_mut().append(name, v);

@@ -11,11 +11,12 @@
 //! |---|---|---|
 //! | 0 | rejections guard: a network whose requests stages 1–5 keep refusing | 429 `too_many_rejections` |
 //! | 1 | threat scan (path, query, selected headers, JSON strings), bounded per request | 403 `threat_detected` |
-//! | 2 | bot check | 403 `bot_blocked` / `bot_challenge` |
+//! | 2 | bot check (a client holding a solved Turnstile challenge passes) | 403 `bot_blocked` / `bot_challenge` (a Turnstile page on `browser_paths`) |
 //! | 3 | geo rules | 403 `geo_blocked`, `geo_challenge`, 451 `consent_required` |
 //! | 4 | authentication (Bearer JWT, or the Access assertion header) | 401 `invalid_token`, 403 `invalid_access_token` |
 //! | 5 | authorization (default deny) | 401 / 403 / 404 / 405 |
 //! | 6 | rate limit (an in-isolate fallback when the store fails: never open) | 429 `rate_limited` + `Retry-After` |
+//! | 6b | risk score (`[security.risk]`: log, challenge, block) | 403 `risk_challenge` / `risk_blocked` |
 //! | 7 | traffic decision (canary, flags) | never fails: falls back to stable |
 //! | 8–9 | cache, then the LLM router or the origin | 400 / 404 / 502 / 503 / 504 (OpenAI error JSON) |
 //! | 10 | metrics and security events (like events folded per client and minute) | background, never fails the request |
@@ -40,11 +41,13 @@
 //! ```
 
 mod admin;
+mod alerts;
 mod chat;
 mod config;
 mod context;
 mod deploy_metrics;
 mod error;
+mod event_log;
 mod llm_limits;
 mod path;
 mod ports;
@@ -70,7 +73,7 @@ use edge_ports::{AnalyticsSink, Clock, KvStore, Random};
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use llm_router::Router;
 use traffic_split::canary::{CanaryState, KvCanaryStore};
-use zt_security::events::{EventLog, SecurityEvent};
+use zt_security::events::EventLog;
 
 use context::Scope;
 
@@ -99,6 +102,9 @@ pub(crate) struct Inner {
     pub(crate) events: EventLog<SharedKv, SharedSink>,
     pub(crate) canaries: KvCanaryStore<SharedKv>,
     pub(crate) deploy_metrics: DeploymentMetrics,
+    /// `[security.encryption]`'s keyring: cached private completions and
+    /// security-event details are sealed with it.
+    pub(crate) keyring: Option<zt_security::envelope::Keyring>,
     rollout: RefCell<Option<(u64, Option<CanaryState>)>>,
     seq: std::cell::Cell<u64>,
 }
@@ -143,15 +149,8 @@ impl Gateway {
             ports.clock.clone(),
         )
         .map_err(|e| ConfigError::at("cache", e))?;
-        let events = EventLog::new(
-            ports
-                .security_kv
-                .clone()
-                .unwrap_or_else(|| ports.kv.clone()),
-            ports.security_analytics.clone(),
-            ports.clock.clone(),
-            ports.random.clone(),
-        );
+        let keyring = event_log::keyring(&cfg, &ports)?;
+        let events = event_log::event_log(&cfg, &ports, &security, keyring.clone())?;
         Ok(Self {
             inner: Rc::new(Inner {
                 version: version.into(),
@@ -173,6 +172,7 @@ impl Gateway {
                 router,
                 cache,
                 events,
+                keyring,
                 cfg,
                 rollout: RefCell::new(None),
                 seq: std::cell::Cell::new(0),
@@ -453,6 +453,10 @@ impl Gateway {
         if req.uri().path() == "/health" {
             return routes::health(self, &req);
         }
+        // A solved Turnstile challenge: before the stages that challenged.
+        if req.uri().path() == security::CHALLENGE_PATH && req.method() == http::Method::POST {
+            return self.challenge_endpoint(&req, scope).await;
+        }
         let caller = self.security_stages(&req, scope).await?;
         let t = inner.clock.now_ms();
         let resp = routes::dispatch(self, req, scope.ctx, &caller, scope.bg).await;
@@ -511,32 +515,6 @@ impl Gateway {
     /// Forgets the cached rollout (after an admin change in this isolate).
     pub(crate) fn forget_rollout(&self) {
         *self.inner.rollout.borrow_mut() = None;
-    }
-
-    /// Queues a security event, folded with like events of the same client
-    /// in the same minute (one write per client and kind per minute).
-    pub(crate) fn security_event(&self, bg: &dyn WaitUntil, event: SecurityEvent) {
-        let now = self.inner.clock.now_ms();
-        for ev in self.inner.security.sampler.admit(event, now) {
-            self.record_event(bg, ev);
-        }
-    }
-
-    /// Writes the summaries of a minute that has ended (cheap when none).
-    fn flush_event_summaries(&self, bg: &dyn WaitUntil) {
-        let now = self.inner.clock.now_ms();
-        for ev in self.inner.security.sampler.flush(now) {
-            self.record_event(bg, ev);
-        }
-    }
-
-    fn record_event(&self, bg: &dyn WaitUntil, event: SecurityEvent) {
-        let this = self.clone();
-        bg.wait_until(Box::pin(async move {
-            // Failures are counted by the log and returned; nothing else to do
-            // in the background.
-            let _ = this.inner.events.record(event).await;
-        }));
     }
 
     fn record_request(

@@ -1,13 +1,12 @@
 //! The operator subcommands, as functions (testable without a process).
 //! Each returns `Err` with one readable line; `main` prints it and exits 1.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
 use edge_waf::{Input, InputKind, ThreatScanner};
 use serde_json::{Value, json};
-use zt_security::envelope::{Context, Key, Keyring};
+use zt_security::envelope::{Context, Keyring};
 use zt_security::jwt::{Algorithm, JwtConfig, VerificationKey, Verifier};
 
 fn kind(name: &str) -> Result<InputKind, String> {
@@ -132,41 +131,7 @@ pub fn jwt_verify(jwks: &str, aud: &str, iss: &str, token: &str) -> Result<(), S
 }
 
 fn keyring(text: &str) -> Result<Keyring, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("keyring is not JSON: {e}"))?;
-    let active = v["active"]
-        .as_u64()
-        .and_then(|a| u32::try_from(a).ok())
-        .ok_or("keyring needs an integer \"active\" key id")?;
-    let keys = v["keys"]
-        .as_object()
-        .ok_or("keyring needs a \"keys\" object of id → base64 key")?;
-    let mut parsed = BTreeMap::new();
-    for (id, b64) in keys {
-        let id: u32 = id
-            .parse()
-            .map_err(|_| format!("key id {id:?} is not an integer"))?;
-        let b64 = b64
-            .as_str()
-            .ok_or_else(|| format!("key {id} is not a string"))?;
-        parsed.insert(
-            id,
-            Key::from_base64(id, b64).map_err(|e| format!("key {id}: {e}"))?,
-        );
-    }
-    let active_key = parsed
-        .remove(&active)
-        .ok_or_else(|| format!("active key {active} is not in \"keys\""))?;
-    // Older keys decrypt only: start from them and rotate the active one in last.
-    let mut older = parsed.into_values();
-    let mut ring = match older.next() {
-        Some(first) => Keyring::new(first),
-        None => return Ok(Keyring::new(active_key)),
-    };
-    for k in older {
-        ring.rotate(k).map_err(|e| e.to_string())?;
-    }
-    ring.rotate(active_key).map_err(|e| e.to_string())?;
-    Ok(ring)
+    Keyring::from_json(text)
 }
 
 /// `edgectl encrypt`.

@@ -204,6 +204,39 @@ impl Keyring {
         Ok(())
     }
 
+    /// A keyring from its JSON form, `{"active": 2, "keys": {"1": "<base64
+    /// 32 bytes>", "2": "…"}}`: the active key seals, every key opens.
+    /// Errors are one readable line.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let file: KeyringFile =
+            serde_json::from_str(text).map_err(|e| format!("keyring is not valid: {e}"))?;
+        let active = file.active;
+        let mut parsed = std::collections::BTreeMap::new();
+        for (id, b64) in &file.keys {
+            let id: u32 = id
+                .parse()
+                .map_err(|_| format!("key id {id:?} is not an integer"))?;
+            parsed.insert(
+                id,
+                Key::from_base64(id, b64).map_err(|e| format!("key {id}: {e}"))?,
+            );
+        }
+        let active_key = parsed
+            .remove(&active)
+            .ok_or_else(|| format!("active key {active} is not in \"keys\""))?;
+        // Older keys decrypt only: start from them and rotate the active one in last.
+        let mut older = parsed.into_values();
+        let mut ring = match older.next() {
+            Some(first) => Self::new(first),
+            None => return Ok(Self::new(active_key)),
+        };
+        for k in older {
+            ring.rotate(k).map_err(|e| e.to_string())?;
+        }
+        ring.rotate(active_key).map_err(|e| e.to_string())?;
+        Ok(ring)
+    }
+
     fn find(&self, id: u32) -> Option<&Key> {
         std::iter::once(&self.active)
             .chain(&self.old)
@@ -330,4 +363,14 @@ fn open_with(key: &Key, raw: &[u8], ctx: &Context) -> Result<Vec<u8>, EnvelopeEr
             },
         )
         .map_err(|_| EnvelopeError::Decrypt)
+}
+
+/// The JSON form of a keyring secret: `{"active": 2, "keys": {"1": "…"}}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyringFile {
+    /// The key id that seals; every key opens.
+    active: u32,
+    /// Key id (decimal text) → base64 of 32 bytes.
+    keys: std::collections::BTreeMap<String, String>,
 }

@@ -40,18 +40,19 @@
 //! ```
 
 use std::cell::Cell;
-use std::net::IpAddr;
 
 use async_trait::async_trait;
-use edge_ports::{
-    AnalyticsSink, Clock, DataPoint, KvError, KvStore, ListOptions, PutOptions, Random,
-};
+use edge_ports::{AnalyticsSink, Clock, KvError, KvStore, ListOptions, PutOptions, Random};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::classify::{classify_text, redact_json};
 
+mod fields;
 mod sampler;
+mod sealing;
+pub use fields::anonymize_ip;
+use fields::{data_point, meta_matches, redact_text, truncate};
 pub use sampler::EventSampler;
 
 /// 30 days, the log's retention.
@@ -86,6 +87,9 @@ pub enum EventKind {
     /// Prompt content was flagged (SQLi/XSS in a message, or the
     /// prompt-injection guardrail) and logged or blocked.
     PromptFlagged,
+    /// A request's risk score reached a threshold (logged, challenged or
+    /// blocked).
+    Risk,
 }
 
 impl EventKind {
@@ -102,12 +106,13 @@ impl EventKind {
             Self::KeyRotation => "key_rotation",
             Self::AdminAction => "admin_action",
             Self::PromptFlagged => "prompt_flagged",
+            Self::Risk => "risk",
         }
     }
 }
 
 /// How bad it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventSeverity {
     /// Routine (admin actions, rotations).
@@ -259,6 +264,9 @@ pub struct EventLogConfig {
     pub alert_at: EventSeverity,
     /// HMAC key for subject pseudonyms; without it PII subjects are redacted.
     pub pseudonym_key: Option<Vec<u8>>,
+    /// Seals each event's `details` in KV (AES-256-GCM, bound to the event
+    /// id; the key id rides in the ciphertext's header). Queries open them.
+    pub details_keyring: Option<crate::envelope::Keyring>,
 }
 
 impl Default for EventLogConfig {
@@ -268,6 +276,7 @@ impl Default for EventLogConfig {
             ttl_secs: DEFAULT_TTL_SECS,
             alert_at: EventSeverity::High,
             pseudonym_key: None,
+            details_keyring: None,
         }
     }
 }
@@ -378,7 +387,14 @@ impl<K: KvStore, A: AnalyticsSink> EventLog<K, A> {
         let mut failures = Vec::new();
 
         let meta = serde_json::json!({"k": event.kind.as_str(), "s": event.severity.as_str()});
-        let body = serde_json::to_vec(&event).unwrap_or_default();
+        let body = match &self.config.details_keyring {
+            Some(ring) => {
+                let mut stored = event.clone();
+                sealing::seal_details(ring, self.random.as_ref(), &mut stored);
+                serde_json::to_vec(&stored).unwrap_or_default()
+            }
+            None => serde_json::to_vec(&event).unwrap_or_default(),
+        };
         let put = PutOptions::ttl(self.config.ttl_secs.max(60)).with_metadata(meta);
         if let Err(e) = self.kv.put(&key, body, put).await {
             failures.push(SinkFailure {
@@ -492,9 +508,12 @@ impl<K: KvStore, A: AnalyticsSink> EventLog<K, A> {
                 let Some(raw) = self.kv.get(&k.name).await? else {
                     continue; // expired between list and get
                 };
-                let Ok(ev) = serde_json::from_slice::<SecurityEvent>(&raw) else {
+                let Ok(mut ev) = serde_json::from_slice::<SecurityEvent>(&raw) else {
                     continue;
                 };
+                if let Some(ring) = &self.config.details_keyring {
+                    sealing::open_details(ring, &mut ev);
+                }
                 events.push(ev);
                 if events.len() >= limit {
                     return Ok(EventPage {
@@ -518,80 +537,4 @@ impl<K: KvStore, A: AnalyticsSink> EventLog<K, A> {
             truncated: true,
         })
     }
-}
-
-/// `text` with PII and secrets replaced (`[REDACTED:email]`).
-fn redact_text(text: &str) -> String {
-    if classify_text(None, text).is_empty() {
-        return text.to_owned();
-    }
-    redact_json(&Value::String(text.to_owned()))
-        .as_str()
-        .unwrap_or("[REDACTED]")
-        .to_owned()
-}
-
-fn meta_matches(meta: Option<&Value>, q: &EventQuery) -> bool {
-    let Some(meta) = meta else {
-        return q.kind.is_none() && q.min_severity.is_none();
-    };
-    if let Some(kind) = q.kind
-        && meta.get("k").and_then(Value::as_str) != Some(kind.as_str())
-    {
-        return false;
-    }
-    if let Some(min) = q.min_severity {
-        let sev = meta
-            .get("s")
-            .cloned()
-            .and_then(|s| serde_json::from_value::<EventSeverity>(s).ok());
-        if sev.is_none_or(|s| s < min) {
-            return false;
-        }
-    }
-    true
-}
-
-/// The analytics point: `index1` = kind; blobs: kind, severity, route,
-/// country, reason; doubles: count (1, or a summary's count), severity
-/// level (0–4).
-fn data_point(ev: &SecurityEvent) -> DataPoint {
-    DataPoint {
-        indexes: vec![ev.kind.as_str().to_string()],
-        blobs: vec![
-            ev.kind.as_str().to_string(),
-            ev.severity.as_str().to_string(),
-            ev.route.clone().unwrap_or_default(),
-            ev.country.clone().unwrap_or_default(),
-            ev.reason.clone(),
-        ],
-        doubles: vec![ev.count as f64, ev.severity.level()],
-    }
-}
-
-/// Truncates an IP to its /24 (IPv4) or /48 (IPv6) network; anything
-/// unparseable becomes `invalid`.
-pub fn anonymize_ip(ip: &str) -> String {
-    match ip.trim().parse::<IpAddr>() {
-        Ok(IpAddr::V4(v4)) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0")
-        }
-        Ok(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}::", s[0], s[1], s[2])
-        }
-        Err(_) => "invalid".into(),
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }

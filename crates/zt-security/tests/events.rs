@@ -263,3 +263,60 @@ fn concurrent_writers_in_the_same_millisecond_do_not_collide() {
         );
     });
 }
+
+/// Issue 20: with a keyring, `details` are sealed in KV (bound to the event
+/// id) and opened again by queries; without the key they stay sealed.
+#[test]
+fn details_are_sealed_at_rest_and_opened_by_queries() {
+    use zt_security::envelope::Keyring;
+    block_on(async {
+        let clock = ManualClock::new(T0);
+        let kv = MemoryKv::new(clock.clone());
+        let ring = Keyring::from_json(
+            r#"{"active": 7, "keys": {"7": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}}"#,
+        )
+        .unwrap();
+        let config = EventLogConfig {
+            details_keyring: Some(ring),
+            ..EventLogConfig::default()
+        };
+        let log = EventLog::new(
+            kv.clone(),
+            MemoryAnalytics::new(),
+            clock.clone(),
+            SeededRandom::new(3),
+        )
+        .with_config(config);
+        let rec = log
+            .record(
+                ev(EventKind::ThreatBlocked, EventSeverity::High, "sqli").details(
+                    serde_json::json!({"inputs": ["query:q (sqli-union) DETAIL-PLANTED"]}),
+                ),
+            )
+            .await;
+        let stored = String::from_utf8(kv.get(&rec.key).await.unwrap().unwrap()).unwrap();
+        assert!(!stored.contains("DETAIL-PLANTED"), "{stored}");
+        assert!(stored.contains("sealed:v1:"), "{stored}");
+        let page = log.query(&EventQuery::default()).await.unwrap();
+        assert_eq!(
+            page.events[0].details["inputs"][0],
+            "query:q (sqli-union) DETAIL-PLANTED"
+        );
+        // Without the key the details stay sealed, the rest is readable.
+        let keyless = EventLog::new(
+            kv.clone(),
+            MemoryAnalytics::new(),
+            clock.clone(),
+            SeededRandom::new(4),
+        );
+        let page = keyless.query(&EventQuery::default()).await.unwrap();
+        assert!(
+            page.events[0]
+                .details
+                .as_str()
+                .unwrap()
+                .starts_with("sealed:v1:")
+        );
+        assert_eq!(page.events[0].reason, "sqli");
+    });
+}

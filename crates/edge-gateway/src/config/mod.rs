@@ -246,6 +246,88 @@ pub struct SecuritySection {
     /// bot, geo, authentication, authorization) before every request from
     /// its network gets 429 until the quota refills. Counted per isolate.
     pub rejections: Quota,
+    /// What the per-request risk score (0–100) triggers.
+    pub risk: RiskSection,
+    /// Cloudflare Turnstile for challenges on browser routes.
+    pub turnstile: Option<TurnstileSection>,
+    /// Delivery of high-severity security events.
+    pub alerts: AlertsSection,
+    /// Envelope encryption of data at rest (cached private completions,
+    /// security-event details).
+    pub encryption: Option<EncryptionSection>,
+}
+
+/// `[security.risk]`: thresholds on the 0–100 risk score (0 turns one
+/// off). At `log_at` the request is recorded with its reasons, at
+/// `challenge_at` a browser gets a Turnstile challenge and an API client a
+/// 403, at `block_at` everyone gets a 403.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskSection {
+    /// Record the request and its reasons (default 50).
+    pub log_at: u8,
+    /// Challenge (default 75).
+    pub challenge_at: u8,
+    /// Refuse (default 90).
+    pub block_at: u8,
+}
+
+impl Default for RiskSection {
+    fn default() -> Self {
+        Self {
+            log_at: 50,
+            challenge_at: 75,
+            block_at: 90,
+        }
+    }
+}
+
+/// `[security.turnstile]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TurnstileSection {
+    /// The widget's site key (public).
+    pub site_key: String,
+    /// Secret name of the widget's secret key.
+    pub secret: String,
+    /// Paths served to browsers (`/status`, a prefix with a trailing `*`):
+    /// there a challenge is a Turnstile page; elsewhere it is a 403.
+    pub browser_paths: Vec<String>,
+    /// The siteverify endpoint (tests point it at a loopback server).
+    #[serde(default = "siteverify_url")]
+    pub siteverify_url: String,
+    /// How long a solved challenge is honoured, seconds (default 1800).
+    #[serde(default = "clearance_secs")]
+    pub clearance_secs: u64,
+}
+
+fn siteverify_url() -> String {
+    "https://challenges.cloudflare.com/turnstile/v0/siteverify".into()
+}
+
+fn clearance_secs() -> u64 {
+    1800
+}
+
+/// `[security.alerts]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsSection {
+    /// Secret name of a Slack incoming-webhook URL that receives every
+    /// high or critical security event (folded per client and minute like
+    /// the log).
+    pub slack_webhook_secret: Option<String>,
+}
+
+/// `[security.encryption]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionSection {
+    /// Secret name of the keyring: JSON `{"active": 2, "keys": {"1":
+    /// "<base64 32 bytes>", "2": "…"}}`. The active key seals; every key
+    /// in the ring opens (rotation: add a key, make it active, drop the old
+    /// one once entries sealed with it have expired).
+    pub keyring_secret: String,
 }
 
 impl Default for SecuritySection {
@@ -265,6 +347,10 @@ impl Default for SecuritySection {
                 window_secs: 60,
                 burst: None,
             },
+            risk: RiskSection::default(),
+            turnstile: None,
+            alerts: AlertsSection::default(),
+            encryption: None,
         }
     }
 }

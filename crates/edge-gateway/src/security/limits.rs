@@ -85,6 +85,17 @@ impl Gateway {
         .with_header("retry-after", secs.to_string()))
     }
 
+    /// Requests of the network refused recently (the rejections quota
+    /// spent).
+    pub(super) fn recent_rejections(&self, network: &str) -> u32 {
+        let sec = &self.inner.security;
+        let left = sec
+            .rejections
+            .decide_now(network, &sec.rejection_quota, 0)
+            .remaining;
+        sec.rejection_quota.burst().saturating_sub(left)
+    }
+
     pub(super) fn spend_rejection(&self, network: &str) {
         let sec = &self.inner.security;
         let _ = sec.rejections.decide_now(network, &sec.rejection_quota, 1);
@@ -123,6 +134,10 @@ impl Gateway {
         let key = format!("{category}:{rate_key}");
         let d = self.decide(&key, &quota, req, scope).await;
         scope.headers.extend(headers(category, &quota, &d));
+        if quota.limit > 0 {
+            scope.signals.quota_used =
+                1.0 - f64::from(d.remaining) / f64::from(quota.burst().max(1));
+        }
         if d.allowed {
             return Ok(());
         }

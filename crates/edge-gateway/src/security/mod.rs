@@ -7,11 +7,15 @@
 //! so a flood of rejected requests costs a hash lookup, not a scan, a token
 //! check and a security-event write each.
 
+mod challenge;
 mod identity;
 mod limits;
 mod prompt;
+mod risk;
 mod screening;
 mod threat;
+
+pub(crate) use challenge::CHALLENGE_PATH;
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -102,6 +106,11 @@ impl Security {
     /// rate-limit store failed.
     pub(crate) fn fallback_decisions(&self) -> u64 {
         self.fallback_decisions.get()
+    }
+
+    /// The anonymous salt (`None` in dev without one).
+    pub(crate) fn salt(&self) -> Option<&[u8]> {
+        Some(self.salt.as_slice()).filter(|s| !s.is_empty())
     }
 
     /// A stable pseudonym for `subject` (traces never carry the raw id).
@@ -204,10 +213,30 @@ impl Gateway {
         if let Some(network) = &network {
             self.rejection_guard(network, req, scope)?;
         }
-        let result = self.checked_stages(req, scope).await;
+        scope.signals.cleared = self.cleared(req, scope);
+        let result = self.checked_stages(req, scope, network.as_deref()).await;
         if let (Err(e), Some(network)) = (&result, &network)
             && counts_as_rejection(e)
         {
+            self.spend_rejection(network);
+        }
+        result
+    }
+
+    /// `POST /__edgeforge/challenge`, behind the rejections guard (each
+    /// failed attempt spends the network's quota, so it cannot be used to
+    /// make the gateway call siteverify without bound).
+    pub(crate) async fn challenge_endpoint(
+        &self,
+        req: &Request<Vec<u8>>,
+        scope: &mut Scope<'_>,
+    ) -> Result<http::Response<edge_ports::http::Body>, ApiError> {
+        let network = self.client_network_key(scope);
+        if let Some(network) = &network {
+            self.rejection_guard(network, req, scope)?;
+        }
+        let result = self.solve_challenge(req, scope.ctx).await;
+        if let (Err(_), Some(network)) = (&result, &network) {
             self.spend_rejection(network);
         }
         result
@@ -217,6 +246,7 @@ impl Gateway {
         &self,
         req: &Request<Vec<u8>>,
         scope: &mut Scope<'_>,
+        network: Option<&str>,
     ) -> Result<Caller, ApiError> {
         let clock = &self.inner.clock;
         self.threat_stage(req, scope)?;
@@ -242,6 +272,7 @@ impl Gateway {
             .timings
             .push("ratelimit", clock.now_ms().saturating_sub(t));
         limited?;
+        self.risk_stage(req, scope, &principal, network)?;
 
         let t = clock.now_ms();
         let caller = self.traffic_decision(principal, rate_key, scope).await;

@@ -26,7 +26,11 @@ impl Gateway {
         let bot = score_bot(
             &self.inner.security.bot,
             &BotRequest {
-                route: RouteClass::Api,
+                route: if self.is_browser_path(req.uri().path()) {
+                    RouteClass::Browser
+                } else {
+                    RouteClass::Api
+                },
                 user_agent: header(req, "user-agent"),
                 accept_language: header(req, "accept-language"),
                 accept_encoding: header(req, "accept-encoding"),
@@ -35,8 +39,11 @@ impl Gateway {
             },
         );
         scope.timings.push("bot", clock.now_ms().saturating_sub(t));
+        scope.signals.bot_score = Some(bot.score);
         let (code, severity) = match bot.action {
             BotAction::Allow | BotAction::AllowRateLimited => return Ok(bot),
+            // A solved challenge lets the client through for a while.
+            BotAction::Challenge if scope.signals.cleared => return Ok(bot),
             BotAction::Block => ("bot_blocked", EventSeverity::High),
             BotAction::Challenge => ("bot_challenge", EventSeverity::Medium),
         };
@@ -47,6 +54,9 @@ impl Gateway {
         );
         let ev = self.base_event(EventKind::BotBlocked, severity, why.clone(), req, scope.ctx);
         self.security_event(scope.bg, ev);
+        if bot.action == BotAction::Challenge {
+            return Err(self.challenge(req, code, why));
+        }
         Err(ApiError::forbidden(code, why))
     }
 

@@ -84,6 +84,8 @@ impl Gateway {
         let t = clock.now_ms();
         let verdict = stage.scan(req, prompt_content);
         let took = clock.now_ms().saturating_sub(t);
+        // Prompt findings never block by default, but they do count as risk.
+        scope.signals.threat_score = verdict.score.saturating_add(verdict.prompt_score.min(10));
         let truncated = verdict.truncated.map(|t| t.flag());
         if !verdict.blocked {
             let mut desc: Vec<String> = Vec::new();

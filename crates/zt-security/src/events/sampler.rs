@@ -1,7 +1,7 @@
 //! Folding floods of like events: the first event of a key in a minute is
 //! recorded, the rest of that minute are counted, and one summary event
 //! carries the count when the minute is over. A key is the event's kind and
-//! the client's network, so a flood costs one write per client per minute,
+//! severity and the client's network, so a flood costs one write per client per minute,
 //! not one per request, and cannot push other events (admin actions among
 //! them) out of the log's query window.
 //!
@@ -33,6 +33,8 @@ const MINUTE_MS: u64 = 60_000;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct SampleKey {
     kind: EventKind,
+    /// An escalation (a logged risk becoming a block) is news, not a repeat.
+    severity: EventSeverity,
     client: String,
 }
 
@@ -82,6 +84,7 @@ impl EventSampler {
         }
         let key = SampleKey {
             kind: event.kind,
+            severity: event.severity,
             client: event
                 .client_ip
                 .as_deref()
