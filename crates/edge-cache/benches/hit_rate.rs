@@ -3,6 +3,11 @@
 //! default policies, compared with no cache and with the optimum for the same
 //! trace (an unbounded cache with the same TTLs).
 //!
+//! Then the same trace through the two tiers: requests spread over 8
+//! locations (skewed like real colo traffic), each with its own local tier
+//! (the Workers Cache API, 4 MiB here) in front of the one shared KV. It
+//! reports which tier answered, and how many KV reads the local tier saved.
+//!
 //!   cargo bench -p edge-cache --bench hit_rate
 //!
 //! Prints figures; asserts nothing about timing.
@@ -17,14 +22,17 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use edge_cache::{CacheConfig, CacheRequest, CacheStatus, EdgeCache};
+use edge_cache::{CacheConfig, CacheRequest, CacheStatus, CacheTier, EdgeCache};
 use edge_ports::testing::block_on;
-use edge_ports::{ManualClock, MemoryAnalytics, MemoryKv, Random, SeededRandom};
+use edge_ports::{ManualClock, MemoryAnalytics, MemoryKv, MemoryLocalCache, Random, SeededRandom};
 
 const REQUESTS: usize = 200_000;
 const KEYS: usize = 20_000;
 const SPAN_MS: u64 = 24 * 3600 * 1000;
 const START_MS: u64 = 1_700_000_000_000;
+/// Share of requests per location (sums to 1).
+const LOCATIONS: [f64; 8] = [0.30, 0.20, 0.15, 0.10, 0.10, 0.05, 0.05, 0.05];
+const LOCAL_TIER_BYTES: usize = 4 << 20;
 const TYPES: [&str; 5] = [
     "prompt-evaluation",
     "llm-provider-meta",
@@ -54,6 +62,10 @@ fn main() {
             let u = rng.next_f64().unwrap();
             (START_MS + t, cdf.partition_point(|c| *c < u).min(KEYS - 1))
         })
+        .collect();
+    let location_of: Vec<usize> = trace
+        .iter()
+        .map(|_| pick_location(rng.next_f64().unwrap()))
         .collect();
 
     let cfg = CacheConfig::default();
@@ -156,5 +168,92 @@ fn main() {
         (1.0 - origin / n) * 100.0,
         optimum_origin,
         (1.0 - optimum_origin as f64 / n) * 100.0
+    );
+    two_tiers(&cfg, &trace, &location_of);
+}
+
+fn pick_location(u: f64) -> usize {
+    let mut acc = 0.0;
+    for (i, share) in LOCATIONS.iter().enumerate() {
+        acc += share;
+        if u < acc {
+            return i;
+        }
+    }
+    LOCATIONS.len() - 1
+}
+
+/// The trace through 8 locations, each a local tier in front of one KV.
+fn two_tiers(cfg: &CacheConfig, trace: &[(u64, usize)], location_of: &[usize]) {
+    let clock = ManualClock::new(START_MS);
+    let kv = MemoryKv::new(clock.clone());
+    let caches: Vec<EdgeCache> = LOCATIONS
+        .iter()
+        .map(|_| {
+            EdgeCache::tiered(
+                cfg.clone(),
+                MemoryLocalCache::new(clock.clone(), LOCAL_TIER_BYTES),
+                kv.clone(),
+                MemoryAnalytics::new(),
+                clock.clone(),
+            )
+            .unwrap()
+        })
+        .collect();
+    let (mut local, mut from_kv, mut origin, mut bypass) = (0u64, 0u64, 0u64, 0u64);
+    let mut statuses: HashMap<&'static str, u64> = HashMap::new();
+    for (&(t, k), &at) in trace.iter().zip(location_of) {
+        clock.set_ms(t);
+        let request_type = TYPES[k % TYPES.len()];
+        let path = format!("/resource/{k}");
+        let req = http::Request::get(path.as_str())
+            .header("accept-language", "en-US")
+            .body(())
+            .unwrap();
+        let user = format!("user-{k}");
+        let cr = CacheRequest::from_http(&req).user(&user);
+        let out = block_on(caches[at].get_or_fetch(request_type, &cr, |_| async {
+            Ok(http::Response::new(b"payload".to_vec()))
+        }))
+        .unwrap();
+        *statuses.entry(out.status.as_str()).or_default() += 1;
+        match (out.status, out.tier) {
+            (CacheStatus::Bypass, _) => bypass += 1,
+            (_, Some(CacheTier::Local)) => local += 1,
+            (_, Some(CacheTier::Kv)) => from_kv += 1,
+            _ => origin += 1,
+        }
+        if let Some(r) = out.revalidation {
+            block_on(r);
+        }
+    }
+    let n = trace.len() as f64;
+    let pct = |x: u64| x as f64 / n * 100.0;
+    println!(
+        "two tiers: {} locations (shares {LOCATIONS:?}), {} MiB local tier each, one KV",
+        LOCATIONS.len(),
+        LOCAL_TIER_BYTES >> 20
+    );
+    let mut s: Vec<_> = statuses.into_iter().collect();
+    s.sort();
+    println!("  statuses: {s:?}");
+    println!("  local tier hits:  {:.2}%", pct(local));
+    println!("  KV hits:          {:.2}%", pct(from_kv));
+    println!(
+        "  origin (miss/expired/revalidated): {:.2}%, bypass {:.2}%",
+        pct(origin),
+        pct(bypass)
+    );
+    println!(
+        "  served from cache: {:.2}% (local + KV); the local tier answered {:.1}% of hits",
+        pct(local + from_kv),
+        local as f64 / (local + from_kv).max(1) as f64 * 100.0
+    );
+    let kv_reads = trace.len() as u64 - local - bypass;
+    println!(
+        "  KV entry reads: {} of {} requests ({:.2} per request; KV alone reads once per request)",
+        kv_reads,
+        trace.len(),
+        kv_reads as f64 / n
     );
 }

@@ -1,4 +1,5 @@
-//! The cache itself: lookups, `get_or_fetch`, coalescing and invalidation.
+//! The cache itself: lookups, `get_or_fetch` and coalescing. Invalidation
+//! is in `invalidate.rs`, storing in `store.rs`, the local tier in `tier.rs`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -7,17 +8,18 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use edge_ports::kv::limits::{MAX_VALUE_BYTES, MIN_TTL_SECS};
-use edge_ports::{AnalyticsSink, Clock, DataPoint, KvError, KvStore, ListOptions, PutOptions};
+use edge_ports::{AnalyticsSink, Clock, KvError, KvStore, LocalCache};
 use futures_util::FutureExt;
 use futures_util::future::{LocalBoxFuture, Shared};
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Response, StatusCode};
 
 use crate::config::{CacheConfig, ConfigError, Policy, Scope};
-use crate::entry::{Entry, EntryMeta, STORED_HEADERS};
-use crate::headers::{self, BypassReason, CacheStatus, has_directive, scale, storable_ttl};
+use crate::entry::Entry;
+use crate::headers::{self, BypassReason, CacheStatus, has_directive, scale};
+use crate::invalidate::policy_gen_key;
 use crate::key::{CacheRequest, KeyError, build_key};
+use crate::tier::{CacheTier, Read};
 
 /// The origin failed (connection, timeout, or any error the caller maps).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -101,6 +103,8 @@ pub struct CacheOutcome {
     pub status: CacheStatus,
     /// Why the cache was bypassed, if it was.
     pub bypass: Option<BypassReason>,
+    /// The store that answered a hit (`None` when the origin answered).
+    pub tier: Option<CacheTier>,
     /// For a stale hit: the background refresh. Hand it to `ctx.wait_until`
     /// on Workers or spawn it locally natively; dropping it cancels the
     /// refresh (the entry stays stale until the next request).
@@ -112,6 +116,7 @@ impl std::fmt::Debug for CacheOutcome {
         f.debug_struct("CacheOutcome")
             .field("status", &self.status)
             .field("bypass", &self.bypass)
+            .field("tier", &self.tier)
             .field("response_status", &self.response.status())
             .field("revalidation", &self.revalidation.is_some())
             .finish()
@@ -129,7 +134,7 @@ impl Future for Revalidation {
 }
 
 /// What one origin fetch produced; shared by every coalesced caller.
-enum Fetched {
+pub(crate) enum Fetched {
     Response {
         status: StatusCode,
         headers: HeaderMap,
@@ -142,15 +147,59 @@ enum Fetched {
 
 type Fetch = Shared<LocalBoxFuture<'static, Rc<Fetched>>>;
 
-struct Inner {
-    config: CacheConfig,
-    kv: Box<dyn KvStore>,
-    analytics: Box<dyn AnalyticsSink>,
-    clock: Box<dyn Clock>,
+pub(crate) struct Inner {
+    pub(crate) config: CacheConfig,
+    pub(crate) kv: Box<dyn KvStore>,
+    /// The per-location tier in front of KV, for public policies.
+    pub(crate) local: Option<Box<dyn LocalCache>>,
+    pub(crate) analytics: Box<dyn AnalyticsSink>,
+    pub(crate) clock: Box<dyn Clock>,
     /// Generation counters read from KV: key → (value, read at ms).
-    generations: RefCell<HashMap<String, (u64, u64)>>,
+    pub(crate) generations: RefCell<HashMap<String, (u64, u64)>>,
     /// Origin fetches in progress, by cache key (single-flight).
     inflight: RefCell<HashMap<String, Fetch>>,
+}
+
+/// One request through [`EdgeCache::get_or_fetch`]: what every step needs.
+struct Pass<'r, 'a> {
+    name: &'r str,
+    policy: &'r Policy,
+    multiplier: f64,
+    req: &'r CacheRequest<'a>,
+    head: bool,
+}
+
+/// A stored entry about to be served.
+struct Hit<'e> {
+    entry: &'e Entry,
+    age_secs: u64,
+    status: CacheStatus,
+    tier: Option<CacheTier>,
+}
+
+/// A lookup, its key, and the store that answered.
+struct Found {
+    lookup: Lookup,
+    key: Option<String>,
+    tier: Option<CacheTier>,
+}
+
+impl Found {
+    fn bypass(reason: BypassReason) -> Self {
+        Self {
+            lookup: Lookup::Bypass(reason),
+            key: None,
+            tier: None,
+        }
+    }
+
+    fn miss(key: String, expired: bool, corrupt: bool) -> Self {
+        Self {
+            lookup: Lookup::Miss { expired, corrupt },
+            key: Some(key),
+            tier: None,
+        }
+    }
 }
 
 /// An edge cache over the KV, analytics and clock ports.
@@ -159,7 +208,7 @@ struct Inner {
 /// one instance serves one thread, and coalescing is per instance.
 #[derive(Clone)]
 pub struct EdgeCache {
-    inner: Rc<Inner>,
+    pub(crate) inner: Rc<Inner>,
 }
 
 impl std::fmt::Debug for EdgeCache {
@@ -172,10 +221,34 @@ impl std::fmt::Debug for EdgeCache {
 }
 
 impl EdgeCache {
-    /// A cache with a validated configuration.
+    /// A cache with a validated configuration, over KV alone.
     pub fn new(
         config: CacheConfig,
         kv: impl KvStore + 'static,
+        analytics: impl AnalyticsSink + 'static,
+        clock: impl Clock + 'static,
+    ) -> Result<Self, ConfigError> {
+        Self::build(config, kv, None, analytics, clock)
+    }
+
+    /// A cache with a per-location tier (the Workers Cache API) in front of
+    /// KV for public policies: reads try it first, KV hits fill it, stores
+    /// write both. Private entries stay in KV only. Invalidations reach
+    /// both tiers in every location (see `invalidate.rs`).
+    pub fn tiered(
+        config: CacheConfig,
+        local: impl LocalCache + 'static,
+        kv: impl KvStore + 'static,
+        analytics: impl AnalyticsSink + 'static,
+        clock: impl Clock + 'static,
+    ) -> Result<Self, ConfigError> {
+        Self::build(config, kv, Some(Box::new(local)), analytics, clock)
+    }
+
+    fn build(
+        config: CacheConfig,
+        kv: impl KvStore + 'static,
+        local: Option<Box<dyn LocalCache>>,
         analytics: impl AnalyticsSink + 'static,
         clock: impl Clock + 'static,
     ) -> Result<Self, ConfigError> {
@@ -184,6 +257,7 @@ impl EdgeCache {
             inner: Rc::new(Inner {
                 config,
                 kv: Box::new(kv),
+                local,
                 analytics: Box::new(analytics),
                 clock: Box::new(clock),
                 generations: RefCell::new(HashMap::new()),
@@ -229,22 +303,16 @@ impl EdgeCache {
     /// Looks a request up without calling the origin.
     pub async fn lookup(&self, request_type: &str, req: &CacheRequest<'_>) -> Lookup {
         let (name, policy) = self.inner.config.policy(request_type);
-        self.lookup_inner(name, policy, req).await.0
+        self.lookup_inner(name, policy, req).await.lookup
     }
 
-    async fn lookup_inner(
-        &self,
-        name: &str,
-        policy: &Policy,
-        req: &CacheRequest<'_>,
-    ) -> (Lookup, Option<String>) {
+    async fn lookup_inner(&self, name: &str, policy: &Policy, req: &CacheRequest<'_>) -> Found {
         let inner = &self.inner;
         if let Some(reason) = bypass_reason(policy, req) {
-            return (Lookup::Bypass(reason), None);
+            return Found::bypass(reason);
         }
-        let generation = match inner.generation(&policy_gen_key(&inner.config, name)).await {
-            Ok(g) => g,
-            Err(_) => return (Lookup::Bypass(BypassReason::StoreUnavailable), None),
+        let Ok(generation) = inner.generation(&policy_gen_key(&inner.config, name)).await else {
+            return Found::bypass(BypassReason::StoreUnavailable);
         };
         let key = match build_key(
             &inner.config.namespace,
@@ -255,68 +323,45 @@ impl EdgeCache {
             req,
         ) {
             Ok(k) => k,
-            Err(KeyError::NoUser) => return (Lookup::Bypass(BypassReason::NoUser), None),
+            Err(KeyError::NoUser) => return Found::bypass(BypassReason::NoUser),
         };
         if has_directive(req.headers, "no-cache") {
             // The client asks for a fresh answer: skip the read, store the result.
-            return (
-                Lookup::Miss {
-                    expired: false,
-                    corrupt: false,
-                },
-                Some(key),
-            );
-        }
-        let bytes = match inner.kv.get(&key).await {
-            Ok(Some(b)) => b,
-            Ok(None) => {
-                return (
-                    Lookup::Miss {
-                        expired: false,
-                        corrupt: false,
-                    },
-                    Some(key),
-                );
-            }
-            Err(_) => return (Lookup::Bypass(BypassReason::StoreUnavailable), None),
-        };
-        let Ok(entry) = Entry::decode(bytes) else {
-            return (
-                Lookup::Miss {
-                    expired: false,
-                    corrupt: true,
-                },
-                Some(key),
-            );
-        };
-        if !inner.tags_current(&entry).await {
-            return (
-                Lookup::Miss {
-                    expired: true,
-                    corrupt: false,
-                },
-                Some(key),
-            );
+            return Found::miss(key, false, false);
         }
         let multiplier = inner.config.multiplier(req.country, req.continent);
+        let (entry, tier, fill) = match inner.read(&key, policy.scope, multiplier).await {
+            Ok(Read::Found { entry, tier, fill }) => (entry, tier, fill),
+            Ok(Read::Absent) => return Found::miss(key, false, false),
+            Ok(Read::Corrupt) => return Found::miss(key, false, true),
+            Err(_) => return Found::bypass(BypassReason::StoreUnavailable),
+        };
+        if !inner.tags_current(&entry).await {
+            return Found::miss(key, true, false);
+        }
         let age_ms = inner.clock.now_ms().saturating_sub(entry.meta.stored_at_ms);
         let age_secs = age_ms / 1000;
         let ttl_ms = scale(entry.meta.ttl_secs, multiplier).saturating_mul(1000);
         let swr_ms = entry.meta.swr_secs.saturating_mul(1000);
         let sie_ms = entry.meta.sie_secs.saturating_mul(1000);
+        if age_ms >= ttl_ms.saturating_add(swr_ms.max(sie_ms)) {
+            return Found::miss(key, true, false);
+        }
+        if let Some(local_key) = &fill {
+            inner.fill_local(local_key, &entry).await;
+        }
         let lookup = if age_ms < ttl_ms {
             Lookup::Fresh { entry, age_secs }
         } else if age_ms < ttl_ms.saturating_add(swr_ms) {
             Lookup::Stale { entry, age_secs }
-        } else if age_ms < ttl_ms.saturating_add(sie_ms) {
-            Lookup::StaleIfError { entry, age_secs }
         } else {
-            Lookup::Miss {
-                expired: true,
-                corrupt: false,
-            }
+            Lookup::StaleIfError { entry, age_secs }
         };
-        (lookup, Some(key))
+        Found {
+            lookup,
+            key: Some(key),
+            tier: Some(tier),
+        }
     }
 
     /// Answers a request from the cache or the origin.
@@ -344,115 +389,67 @@ impl EdgeCache {
         Fut: Future<Output = OriginResult> + 'static,
     {
         let (name, policy) = self.inner.config.policy(request_type);
-        let multiplier = self.inner.config.multiplier(req.country, req.continent);
-        let head = *req.method == Method::HEAD;
-        let (lookup, key) = self.lookup_inner(name, policy, req).await;
-        let Some(key) = key.filter(|_| !matches!(lookup, Lookup::Bypass(_))) else {
-            let reason = match lookup {
-                Lookup::Bypass(r) => r,
-                _ => BypassReason::StoreUnavailable,
-            };
-            let mut response = origin(Conditional::default()).await?;
-            self.inner.record(
-                name,
-                CacheStatus::Bypass,
-                Some(reason),
-                response.body().len(),
-                0,
-            );
-            headers::decorate(
-                &mut response,
-                CacheStatus::Bypass,
-                Some(reason),
-                None,
-                policy,
-                multiplier,
-                false,
-            );
-            return Ok(CacheOutcome {
-                response,
-                status: CacheStatus::Bypass,
-                bypass: Some(reason),
-                revalidation: None,
-            });
+        let pass = Pass {
+            name,
+            policy,
+            multiplier: self.inner.config.multiplier(req.country, req.continent),
+            req,
+            head: *req.method == Method::HEAD,
         };
-
+        let found = self.lookup_inner(name, policy, req).await;
+        let tier = found.tier;
+        let key = match (found.key, found.lookup) {
+            (Some(key), lookup) if !matches!(lookup, Lookup::Bypass(_)) => (key, lookup),
+            (_, lookup) => {
+                let reason = match lookup {
+                    Lookup::Bypass(r) => r,
+                    _ => BypassReason::StoreUnavailable,
+                };
+                return self.bypass(&pass, reason, origin).await;
+            }
+        };
+        let (key, lookup) = key;
+        let hit = |entry, age_secs, status| Hit {
+            entry,
+            age_secs,
+            status,
+            tier,
+        };
         let (candidate, expired, corrupt) = match lookup {
             Lookup::Fresh { entry, age_secs } => {
-                return Ok(self.serve(
-                    name,
-                    policy,
-                    multiplier,
-                    req,
-                    &entry,
-                    age_secs,
-                    CacheStatus::Hit,
-                    head,
-                    None,
-                ));
+                return Ok(self.serve(&pass, hit(&entry, age_secs, CacheStatus::Hit), None));
             }
             Lookup::Stale { entry, age_secs } => {
                 let fetch = self.fetch(&key, name, Some(entry.clone()), false, origin);
                 let revalidation = Revalidation(Box::pin(async move {
                     let _ = fetch.await;
                 }));
-                return Ok(self.serve(
-                    name,
-                    policy,
-                    multiplier,
-                    req,
-                    &entry,
-                    age_secs,
-                    CacheStatus::Stale,
-                    head,
-                    Some(revalidation),
-                ));
+                let served = hit(&entry, age_secs, CacheStatus::Stale);
+                return Ok(self.serve(&pass, served, Some(revalidation)));
             }
             Lookup::StaleIfError { entry, age_secs } => (Some((entry, age_secs)), true, false),
             Lookup::Miss { expired, corrupt } => (None, expired, corrupt),
             Lookup::Bypass(_) => (None, false, false), // handled above
         };
-
-        let fetched = self
-            .fetch(
-                &key,
-                name,
-                candidate.as_ref().map(|(e, _)| e.clone()),
-                corrupt,
-                origin,
-            )
-            .await;
-        let stale_fallback = |this: &Self| {
-            candidate.as_ref().map(|(entry, age)| {
-                this.serve(
-                    name,
-                    policy,
-                    multiplier,
-                    req,
-                    entry,
-                    *age,
-                    CacheStatus::Stale,
-                    head,
-                    None,
-                )
-            })
+        let old = candidate.as_ref().map(|(e, _)| e.clone());
+        let fetched = self.fetch(&key, name, old, corrupt, origin).await;
+        let stale_fallback = || {
+            candidate
+                .as_ref()
+                .map(|(entry, age)| self.serve(&pass, hit(entry, *age, CacheStatus::Stale), None))
         };
         match &*fetched {
-            Fetched::Failed(e) => stale_fallback(self).ok_or_else(|| e.clone()),
+            Fetched::Failed(e) => stale_fallback().ok_or_else(|| e.clone()),
             Fetched::Response { status, .. } if status.is_server_error() && candidate.is_some() => {
-                stale_fallback(self).ok_or_else(|| OriginError(format!("origin answered {status}")))
+                stale_fallback().ok_or_else(|| OriginError(format!("origin answered {status}")))
             }
-            Fetched::Revalidated(entry) => Ok(self.serve(
-                name,
-                policy,
-                multiplier,
-                req,
-                entry,
-                0,
-                CacheStatus::Revalidated,
-                head,
-                None,
-            )),
+            Fetched::Revalidated(entry) => {
+                let served = Hit {
+                    tier: None,
+                    ..hit(entry, 0, CacheStatus::Revalidated)
+                };
+                Ok(self.serve(&pass, served, None))
+            }
             Fetched::Response {
                 status,
                 headers,
@@ -464,7 +461,7 @@ impl EdgeCache {
                 } else {
                     CacheStatus::Miss
                 };
-                let mut response = Response::new(if head { Vec::new() } else { body.clone() });
+                let mut response = Response::new(if pass.head { Vec::new() } else { body.clone() });
                 *response.status_mut() = *status;
                 *response.headers_mut() = headers.clone();
                 let stored_ok = stored.is_ok();
@@ -474,36 +471,66 @@ impl EdgeCache {
                     None,
                     Some(0),
                     policy,
-                    multiplier,
+                    pass.multiplier,
                     stored_ok,
                 );
                 self.inner
-                    .record(name, cache_status, stored.err(), body.len(), 0);
+                    .record(name, cache_status, stored.err(), None, body.len(), 0);
                 Ok(CacheOutcome {
                     response,
                     status: cache_status,
                     bypass: None,
+                    tier: None,
                     revalidation: None,
                 })
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Straight to the origin, recorded and labelled `BYPASS`.
+    async fn bypass<F, Fut>(
+        &self,
+        pass: &Pass<'_, '_>,
+        reason: BypassReason,
+        origin: F,
+    ) -> Result<CacheOutcome, OriginError>
+    where
+        F: FnOnce(Conditional) -> Fut + 'static,
+        Fut: Future<Output = OriginResult> + 'static,
+    {
+        let mut response = origin(Conditional::default()).await?;
+        let status = CacheStatus::Bypass;
+        let len = response.body().len();
+        self.inner
+            .record(pass.name, status, Some(reason), None, len, 0);
+        headers::decorate(
+            &mut response,
+            status,
+            Some(reason),
+            None,
+            pass.policy,
+            pass.multiplier,
+            false,
+        );
+        Ok(CacheOutcome {
+            response,
+            status,
+            bypass: Some(reason),
+            tier: None,
+            revalidation: None,
+        })
+    }
+
     fn serve(
         &self,
-        name: &str,
-        policy: &Policy,
-        multiplier: f64,
-        req: &CacheRequest<'_>,
-        entry: &Entry,
-        age_secs: u64,
-        status: CacheStatus,
-        head: bool,
+        pass: &Pass<'_, '_>,
+        hit: Hit<'_>,
         revalidation: Option<Revalidation>,
     ) -> CacheOutcome {
+        let entry = hit.entry;
         let not_modified = entry.meta.etag.as_deref().is_some_and(|etag| {
-            req.headers
+            pass.req
+                .headers
                 .get_all(header::IF_NONE_MATCH)
                 .iter()
                 .filter_map(|v| v.to_str().ok())
@@ -513,7 +540,7 @@ impl EdgeCache {
                     t == "*" || t == etag || t.strip_prefix("W/") == Some(etag)
                 })
         });
-        let mut response = Response::new(if head || not_modified {
+        let mut response = Response::new(if pass.head || not_modified {
             Vec::new()
         } else {
             entry.body.clone()
@@ -533,19 +560,31 @@ impl EdgeCache {
         }
         headers::decorate(
             &mut response,
-            status,
+            hit.status,
             None,
-            Some(age_secs),
-            policy,
-            multiplier,
+            Some(hit.age_secs),
+            pass.policy,
+            pass.multiplier,
             true,
         );
-        self.inner
-            .record(name, status, None, entry.body.len(), age_secs);
+        if let Some(tier) = hit.tier {
+            response
+                .headers_mut()
+                .insert("x-cache-tier", HeaderValue::from_static(tier.as_str()));
+        }
+        self.inner.record(
+            pass.name,
+            hit.status,
+            None,
+            hit.tier,
+            entry.body.len(),
+            hit.age_secs,
+        );
         CacheOutcome {
             response,
-            status,
+            status: hit.status,
             bypass: None,
+            tier: hit.tier,
             revalidation,
         }
     }
@@ -616,96 +655,6 @@ impl EdgeCache {
             .insert(key.to_owned(), fut.clone());
         fut
     }
-
-    /// Invalidates every entry of a request type in O(1): bumps its
-    /// generation, so old keys become unreachable and expire on their own.
-    /// Other isolates see it after `generation_cache_ms` plus KV propagation
-    /// (up to ~60 s).
-    pub async fn invalidate_request_type(&self, request_type: &str) -> Result<u64, CacheError> {
-        let (name, _) = self.inner.config.policy(request_type);
-        let key = policy_gen_key(&self.inner.config, name);
-        self.inner.bump(&key).await
-    }
-
-    /// Invalidates every entry carrying `tag` in O(1) (entries record their
-    /// tags' generations; a newer generation makes them a miss).
-    pub async fn invalidate_tag(&self, tag: &str) -> Result<u64, CacheError> {
-        let key = tag_gen_key(&self.inner.config, tag);
-        self.inner.bump(&key).await
-    }
-
-    /// Deletes the entry for one request.
-    pub async fn invalidate(
-        &self,
-        request_type: &str,
-        req: &CacheRequest<'_>,
-    ) -> Result<bool, CacheError> {
-        match self.key_for(request_type, req).await? {
-            Some(key) => {
-                self.inner.kv.delete(&key).await?;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-
-    /// Deletes up to `max_deletes` cache entries whose key starts with
-    /// `prefix` (for example `cache:prompt-templates:`), paging through the
-    /// listing. Only this cache's keys can be purged: the prefix must start
-    /// with the namespace and `:` ([`CacheError::OutsideNamespace`]
-    /// otherwise), so a purge cannot reach other data sharing the KV
-    /// namespace (the security log, rollout state). Returns how many keys
-    /// were deleted and whether the purge is complete; call again while it
-    /// is not. Eventually consistent: on Workers KV, other locations may
-    /// serve deleted entries for up to ~60 s.
-    pub async fn purge_prefix(
-        &self,
-        prefix: &str,
-        max_deletes: u64,
-    ) -> Result<PrefixPurge, CacheError> {
-        let own = format!("{}:", self.inner.config.namespace);
-        if !prefix.starts_with(&own) {
-            return Err(CacheError::OutsideNamespace {
-                prefix: prefix.to_owned(),
-                namespace: self.inner.config.namespace.clone(),
-            });
-        }
-        let mut deleted = 0u64;
-        let mut cursor = None;
-        loop {
-            let page = self
-                .inner
-                .kv
-                .list(ListOptions::prefix(prefix).cursor(cursor.take()))
-                .await?;
-            for k in &page.keys {
-                if deleted >= max_deletes {
-                    return Ok(PrefixPurge {
-                        deleted,
-                        complete: false,
-                    });
-                }
-                self.inner.kv.delete(&k.name).await?;
-                deleted += 1;
-            }
-            if page.list_complete || page.cursor.is_none() {
-                return Ok(PrefixPurge {
-                    deleted,
-                    complete: true,
-                });
-            }
-            cursor = page.cursor;
-        }
-    }
-}
-
-/// The outcome of [`EdgeCache::purge_prefix`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PrefixPurge {
-    /// Keys deleted by this call.
-    pub deleted: u64,
-    /// False when `max_deletes` stopped it before the end of the listing.
-    pub complete: bool,
 }
 
 fn bypass_reason(policy: &Policy, req: &CacheRequest<'_>) -> Option<BypassReason> {
@@ -727,213 +676,5 @@ fn bypass_reason(policy: &Policy, req: &CacheRequest<'_>) -> Option<BypassReason
         }
         Scope::Private if req.user_id.is_none_or(str::is_empty) => Some(BypassReason::NoUser),
         _ => None,
-    }
-}
-
-fn policy_gen_key(cfg: &CacheConfig, policy: &str) -> String {
-    // '_' never appears in policy names, so these keys cannot collide with
-    // entry keys (`{ns}:{policy}:…`).
-    format!("{}:_gen:p:{policy}", cfg.namespace)
-}
-
-fn tag_gen_key(cfg: &CacheConfig, tag: &str) -> String {
-    format!("{}:_gen:t:{tag}", cfg.namespace)
-}
-
-impl Inner {
-    async fn generation(&self, key: &str) -> Result<u64, CacheError> {
-        let now = self.clock.now_ms();
-        let memo = self.generations.borrow().get(key).copied();
-        if let Some((g, _)) =
-            memo.filter(|&(_, at)| now.saturating_sub(at) < self.config.generation_cache_ms)
-        {
-            return Ok(g);
-        }
-        let g = match self.kv.get(key).await? {
-            None => 0,
-            Some(bytes) => std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .ok_or_else(|| CacheError::CorruptGeneration(key.to_owned()))?,
-        };
-        self.generations
-            .borrow_mut()
-            .insert(key.to_owned(), (g, now));
-        Ok(g)
-    }
-
-    /// Sets a generation to a new value without read-modify-write: the clock
-    /// in ms, or one more than the last value seen here if that is larger.
-    async fn bump(&self, key: &str) -> Result<u64, CacheError> {
-        let now = self.clock.now_ms();
-        let seen = self.generations.borrow().get(key).map_or(0, |&(g, _)| g);
-        let next = now.max(seen.saturating_add(1));
-        self.kv
-            .put(key, next.to_string().into_bytes(), PutOptions::default())
-            .await?;
-        self.generations
-            .borrow_mut()
-            .insert(key.to_owned(), (next, now));
-        Ok(next)
-    }
-
-    async fn tags_current(&self, entry: &Entry) -> bool {
-        for (tag, gen_at_store) in &entry.meta.tags {
-            match self.generation(&tag_gen_key(&self.config, tag)).await {
-                Ok(g) if g <= *gen_at_store => {}
-                // Invalidated, or unknown: refetch rather than risk serving
-                // something that was purged.
-                _ => return false,
-            }
-        }
-        true
-    }
-
-    /// Processes an origin result: stores it when allowed.
-    async fn complete(
-        &self,
-        key: &str,
-        policy_name: &str,
-        result: OriginResult,
-        old: Option<Entry>,
-        corrupt: bool,
-    ) -> Fetched {
-        let policy = self.config.policy(policy_name).1;
-        let resp = match result {
-            Ok(r) => r,
-            Err(e) => return Fetched::Failed(e),
-        };
-        let now = self.clock.now_ms();
-        if let (StatusCode::NOT_MODIFIED, Some(mut entry)) = (resp.status(), old) {
-            entry.meta.stored_at_ms = now;
-            let expiry = self.expiry_secs(&entry.meta);
-            // If the refresh cannot be stored the old entry still serves.
-            let _ = self
-                .kv
-                .put(key, entry.encode(), PutOptions::ttl(expiry))
-                .await;
-            return Fetched::Revalidated(entry);
-        }
-        let (parts, body) = resp.into_parts();
-        let stored = match storable_ttl(parts.status, &parts.headers, policy) {
-            None => Err(BypassReason::NotStorable),
-            Some(ttl) => {
-                let negative = matches!(parts.status.as_u16(), 404 | 410);
-                let mut tags = Vec::new();
-                let response_tags = parts
-                    .headers
-                    .get_all("cache-tag")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .flat_map(|v| v.split(','))
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty() && t.len() <= 64)
-                    .map(str::to_owned);
-                for tag in policy.tags.iter().cloned().chain(response_tags) {
-                    match self.generation(&tag_gen_key(&self.config, &tag)).await {
-                        Ok(g) => tags.push((tag, g)),
-                        // Without the tag's generation the entry could never
-                        // be invalidated by tag: do not store it.
-                        Err(_) => {
-                            return Fetched::Response {
-                                status: parts.status,
-                                headers: parts.headers,
-                                body,
-                                stored: Err(BypassReason::StoreUnavailable),
-                            };
-                        }
-                    }
-                }
-                let meta = EntryMeta {
-                    status: parts.status.as_u16(),
-                    headers: STORED_HEADERS
-                        .iter()
-                        .filter_map(|name| {
-                            let v = parts.headers.get(*name)?.to_str().ok()?;
-                            Some(((*name).to_owned(), v.to_owned()))
-                        })
-                        .collect(),
-                    stored_at_ms: now,
-                    ttl_secs: ttl,
-                    swr_secs: if negative {
-                        0
-                    } else {
-                        policy.stale_while_revalidate_secs
-                    },
-                    sie_secs: if negative {
-                        0
-                    } else {
-                        policy.stale_if_error_secs
-                    },
-                    etag: parts
-                        .headers
-                        .get(header::ETAG)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned),
-                    tags,
-                };
-                let entry = Entry { meta, body };
-                let bytes = entry.encode();
-                let body = entry.body;
-                if bytes.len() > MAX_VALUE_BYTES {
-                    if corrupt {
-                        let _ = self.kv.delete(key).await;
-                    }
-                    return Fetched::Response {
-                        status: parts.status,
-                        headers: parts.headers,
-                        body,
-                        stored: Err(BypassReason::TooLarge),
-                    };
-                }
-                let expiry = self.expiry_secs(&entry.meta);
-                let put = self.kv.put(key, bytes, PutOptions::ttl(expiry)).await;
-                return Fetched::Response {
-                    status: parts.status,
-                    headers: parts.headers,
-                    body,
-                    stored: put.map_err(|_| BypassReason::StoreUnavailable),
-                };
-            }
-        };
-        if corrupt {
-            // Never leave an unreadable entry behind.
-            let _ = self.kv.delete(key).await;
-        }
-        Fetched::Response {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-            stored,
-        }
-    }
-
-    /// KV expiration: the TTL in the longest-lived region plus the larger
-    /// stale window, and at least Workers KV's 60 s.
-    fn expiry_secs(&self, meta: &EntryMeta) -> u64 {
-        let ttl = scale(meta.ttl_secs, self.config.max_multiplier());
-        ttl.saturating_add(meta.swr_secs.max(meta.sie_secs))
-            .max(MIN_TTL_SECS)
-    }
-
-    fn record(
-        &self,
-        policy: &str,
-        status: CacheStatus,
-        reason: Option<BypassReason>,
-        bytes: usize,
-        age_secs: u64,
-    ) {
-        let point = DataPoint {
-            indexes: vec![policy.to_owned()],
-            blobs: vec![
-                policy.to_owned(),
-                status.as_str().to_owned(),
-                reason.map_or("", BypassReason::as_str).to_owned(),
-            ],
-            doubles: vec![1.0, bytes as f64, age_secs as f64],
-        };
-        // Analytics is best effort and must never fail a request.
-        let _ = self.analytics.write(point);
     }
 }

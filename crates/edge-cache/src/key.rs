@@ -32,6 +32,10 @@ pub struct CacheRequest<'a> {
     /// For opt-in caching of deterministic POSTs (an LLM call with
     /// temperature 0): the canonical request body, hashed into the key.
     pub body: Option<&'a [u8]>,
+    /// What the answer depends on besides the request (a fingerprint of
+    /// the config that produces it), hashed into the key: a new config
+    /// never reads an entry made by the old one.
+    pub variant: Option<&'a str>,
 }
 
 impl<'a> CacheRequest<'a> {
@@ -46,7 +50,14 @@ impl<'a> CacheRequest<'a> {
             country: None,
             continent: None,
             body: None,
+            variant: None,
         }
+    }
+
+    /// Sets the variant (see [`CacheRequest::variant`]).
+    pub fn variant(mut self, variant: &'a str) -> Self {
+        self.variant = Some(variant);
+        self
     }
 
     /// Sets the user id (required by private policies).
@@ -184,6 +195,10 @@ pub fn build_key(
         field(&mut h, b"body");
         field(&mut h, &Sha256::digest(body));
     }
+    if let Some(variant) = req.variant {
+        field(&mut h, b"variant");
+        field(&mut h, variant.as_bytes());
+    }
     let digest = h.finalize();
     let mut key = String::with_capacity(namespace.len() + policy_name.len() + 16 + 66);
     key.push_str(namespace);
@@ -192,14 +207,9 @@ pub fn build_key(
     key.push(':');
     push_base36(&mut key, generation);
     key.push(':');
-    for b in digest {
-        key.push(char::from(HEX[usize::from(b >> 4)]));
-        key.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
+    edge_ports::hex::push(&mut key, &digest);
     Ok(key)
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn push_base36(out: &mut String, mut n: u64) {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
@@ -236,6 +246,7 @@ mod tests {
             country: None,
             continent: None,
             body: None,
+            variant: None,
         }
     }
 
@@ -322,6 +333,12 @@ mod tests {
             key(&p, &post.body(b"{\"a\":1}")),
             key(&p, &post.body(b"{\"a\":2}"))
         );
+        let anon_alice = anon.user("alice");
+        assert_ne!(
+            key(&p, &anon_alice.variant("config-1")),
+            key(&p, &anon_alice.variant("config-2"))
+        );
+        assert_ne!(key(&p, &anon_alice.variant("")), key(&p, &anon_alice));
     }
 
     #[test]

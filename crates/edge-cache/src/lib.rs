@@ -11,8 +11,15 @@
 //! - **[`EdgeCache::get_or_fetch`]**: fresh hits, stale-while-revalidate with
 //!   a background [`Revalidation`], stale-if-error, conditional revalidation
 //!   (304), and single-flight coalescing of concurrent misses.
+//! - **Two tiers** with [`EdgeCache::tiered`]: a per-location
+//!   [`edge_ports::LocalCache`] (the Workers Cache API) in front of KV for
+//!   public policies. Only fresh local copies are served; KV hits fill the
+//!   local tier; private entries stay in KV. `X-Cache-Tier` says which
+//!   answered.
 //! - **Invalidation** in O(1) by request type or tag (generation counters), by
-//!   request, or by prefix (paged list + delete).
+//!   request, or by prefix (paged list + delete). All of them reach every
+//!   location's local tier: generations are in keys and entries, and deletes
+//!   bump a purge epoch that is part of every local key.
 //! - **Headers**: `Cache-Control`, `CDN-Cache-Control`, `Age`, `Vary`, `ETag`
 //!   and an honest `X-Cache-Status` (`HIT`, `MISS`, `STALE`, `REVALIDATED`,
 //!   `BYPASS`, `EXPIRED`).
@@ -46,13 +53,18 @@ mod cache;
 mod config;
 mod entry;
 mod headers;
+mod invalidate;
 mod key;
+mod store;
+mod tier;
 
 pub use cache::{
     CacheError, CacheOutcome, Conditional, EdgeCache, Lookup, OriginError, OriginResult,
-    PrefixPurge, Revalidation,
+    Revalidation,
 };
 pub use config::{CacheConfig, ConfigError, KNOWN_VARY_HEADERS, MAX_SECS, Policy, Scope};
 pub use entry::{Entry, EntryMeta, STORED_HEADERS};
 pub use headers::{BypassReason, CacheStatus};
+pub use invalidate::PrefixPurge;
 pub use key::{CacheRequest, KeyError, build_key, normalize_query, normalize_vary_value};
+pub use tier::CacheTier;

@@ -20,6 +20,7 @@ fn key(
         country: None,
         continent: None,
         body: None,
+        variant: None,
     };
     build_key(
         "cache",

@@ -108,7 +108,8 @@ fn version_id(env: &Env) -> Option<String> {
 }
 
 /// The gateway's ports from the standard bindings: `EDGE_KV` (and the
-/// optional `CACHE_KV`, `SECURITY_KV`),
+/// optional `CACHE_KV`, `SECURITY_KV`), the Cache API tier
+/// (`CACHE_API_BASE`),
 /// `EDGE_ANALYTICS`, `EDGE_CACHE_ANALYTICS`, `EDGE_SECURITY`, secrets, and
 /// `rate_limits`.
 #[allow(clippy::arc_with_non_send_sync)] // Workers isolates are single-threaded
@@ -131,6 +132,9 @@ pub fn gateway_ports(
         kv: Arc::new(WorkersKv::new(kv, WorkersClock::new())),
         cache_kv: optional_kv("CACHE_KV"),
         security_kv: optional_kv("SECURITY_KV"),
+        local_cache: Some(Arc::new(crate::WorkersCacheApi::new(
+            var(env, "CACHE_API_BASE").unwrap_or_else(|| crate::cache_api::DEFAULT_BASE.into()),
+        ))),
         analytics: dataset(env, "EDGE_ANALYTICS"),
         cache_analytics: dataset(env, "EDGE_CACHE_ANALYTICS"),
         security_analytics: dataset(env, "EDGE_SECURITY"),

@@ -8,6 +8,7 @@
 //! | port | adapter | platform API |
 //! |---|---|---|
 //! | `KvStore` | [`WorkersKv`] | Workers KV binding |
+//! | `LocalCache` | [`WorkersCacheApi`] | the Cache API, `caches.default` |
 //! | `AnalyticsSink` | [`AnalyticsEngine`] | Analytics Engine `writeDataPoint` |
 //! | `HttpClient` | [`WorkersFetch`] | `fetch` with an `AbortSignal` timeout |
 //! | `Clock` | [`WorkersClock`] | `Date.now()` |
@@ -31,6 +32,8 @@
 #[cfg(target_arch = "wasm32")]
 mod analytics;
 #[cfg(target_arch = "wasm32")]
+pub mod cache_api;
+#[cfg(target_arch = "wasm32")]
 mod clock;
 #[cfg(target_arch = "wasm32")]
 mod fetch;
@@ -43,6 +46,8 @@ mod ratelimit;
 
 #[cfg(target_arch = "wasm32")]
 pub use analytics::AnalyticsEngine;
+#[cfg(target_arch = "wasm32")]
+pub use cache_api::WorkersCacheApi;
 #[cfg(target_arch = "wasm32")]
 pub use clock::{WorkersClock, WorkersRandom, WorkersTimer};
 #[cfg(target_arch = "wasm32")]

@@ -448,6 +448,7 @@ impl StoreOnEnd {
             country: self.country.as_deref(),
             continent: self.continent.as_deref(),
             body: Some(&self.body),
+            variant: None,
         };
         let sealed = seal_for_cache(&self.gateway, self.user.as_deref().unwrap_or(""), &bytes);
         let Ok(stored) = http::Response::builder()

@@ -49,6 +49,7 @@ mod deploy_metrics;
 mod error;
 mod event_log;
 mod llm_limits;
+mod models;
 mod path;
 mod ports;
 mod routes;
@@ -105,6 +106,8 @@ pub(crate) struct Inner {
     /// `[security.encryption]`'s keyring: cached private completions and
     /// security-event details are sealed with it.
     pub(crate) keyring: Option<zt_security::envelope::Keyring>,
+    /// `/v1/models`'s list, rendered once.
+    pub(crate) models: models::ModelCatalog,
     rollout: RefCell<Option<(u64, Option<CanaryState>)>>,
     seq: std::cell::Cell<u64>,
 }
@@ -142,12 +145,22 @@ impl Gateway {
         let security = security::Security::new(&cfg, &ports)?;
         let router = Router::new(cfg.router.clone(), ports.router_ports())
             .map_err(|e| ConfigError::at("router", e))?;
-        let cache = EdgeCache::new(
-            cfg.cache.clone(),
-            ports.cache_kv.clone().unwrap_or_else(|| ports.kv.clone()),
-            ports.cache_analytics.clone(),
-            ports.clock.clone(),
-        )
+        let cache_kv = ports.cache_kv.clone().unwrap_or_else(|| ports.kv.clone());
+        let cache = match ports.local_cache.clone() {
+            Some(local) => EdgeCache::tiered(
+                cfg.cache.clone(),
+                local,
+                cache_kv,
+                ports.cache_analytics.clone(),
+                ports.clock.clone(),
+            ),
+            None => EdgeCache::new(
+                cfg.cache.clone(),
+                cache_kv,
+                ports.cache_analytics.clone(),
+                ports.clock.clone(),
+            ),
+        }
         .map_err(|e| ConfigError::at("cache", e))?;
         let keyring = event_log::keyring(&cfg, &ports)?;
         let events = event_log::event_log(&cfg, &ports, &security, keyring.clone())?;
@@ -169,6 +182,7 @@ impl Gateway {
                     cfg.traffic.metrics_flush_ms,
                 ),
                 security,
+                models: models::ModelCatalog::new(&router),
                 router,
                 cache,
                 events,

@@ -1,5 +1,7 @@
 //! Path segment decoding.
 
+use edge_ports::hex::digit as hex_val;
+
 use crate::ApiError;
 
 /// Decodes `%XX` escapes in a path segment. Invalid escapes and non-UTF-8
@@ -26,15 +28,6 @@ pub(crate) fn percent_decode(raw: &str) -> Result<String, ApiError> {
 
 fn bad_escape() -> ApiError {
     ApiError::bad_request("invalid_path", "the path has an invalid %-escape")
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

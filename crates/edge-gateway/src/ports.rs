@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use edge_ports::{
-    AnalyticsSink, Clock, HttpClient, KvStore, ManualClock, ManualTimer, MemoryAnalytics, MemoryKv,
-    Random, SeededRandom, Timer,
+    AnalyticsSink, Clock, HttpClient, KvStore, LocalCache, ManualClock, ManualTimer,
+    MemoryAnalytics, MemoryKv, MemoryLocalCache, Random, SeededRandom, Timer,
 };
 use llm_router::{BreakerStore, LocalOnly, Secrets};
 use zt_security::ratelimit::{MemoryStore, RateLimitStore};
@@ -19,6 +19,10 @@ pub struct GatewayPorts {
     pub cache_kv: Option<Arc<dyn KvStore>>,
     /// A separate namespace for the security event log (`SECURITY_KV`).
     pub security_kv: Option<Arc<dyn KvStore>>,
+    /// The per-location cache in front of KV for public cache policies
+    /// (`caches.default` on Workers, one in-process cache per thread
+    /// natively). `None`: KV alone.
+    pub local_cache: Option<Arc<dyn LocalCache>>,
     /// Request data points (one per request: what the SLOs, `/status`
     /// and the dashboards count).
     pub analytics: Arc<dyn AnalyticsSink>,
@@ -68,6 +72,7 @@ impl GatewayPorts {
             kv: Arc::new(MemoryKv::new(clock.clone())),
             cache_kv: None,
             security_kv: None,
+            local_cache: Some(Arc::new(MemoryLocalCache::new(clock.clone(), 8 << 20))),
             analytics: Arc::new(MemoryAnalytics::new()),
             cache_analytics: Arc::new(MemoryAnalytics::new()),
             security_analytics: Arc::new(MemoryAnalytics::new()),

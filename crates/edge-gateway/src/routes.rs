@@ -76,7 +76,7 @@ pub(crate) async fn dispatch(
     let method = req.method().clone();
     match (method, path.as_str()) {
         (Method::POST, "/v1/chat/completions") => crate::chat::chat(gw, req, ctx, caller, bg).await,
-        (Method::GET, "/v1/models") => Ok(models(gw)),
+        (Method::GET, "/v1/models") => crate::models::models(gw, &req, ctx, bg).await,
         (Method::GET | Method::HEAD, "/status") => status(gw, req.uri().query()).await,
         (Method::GET | Method::HEAD, p) if p.starts_with(TEMPLATES_PREFIX) => {
             template(gw, &req, ctx, caller, bg).await
@@ -97,18 +97,6 @@ pub(crate) fn health(gw: &Gateway, req: &Request<Vec<u8>>) -> Result<Response<Bo
         )),
         _ => Err(ApiError::method_not_allowed("GET, HEAD")),
     }
-}
-
-fn models(gw: &Gateway) -> Response<Body> {
-    let mut seen = std::collections::BTreeMap::new();
-    for (model, provider) in gw.inner.router.models() {
-        seen.entry(model).or_insert(provider);
-    }
-    let data: Vec<_> = seen
-        .into_iter()
-        .map(|(id, owner)| json!({"id": id, "object": "model", "created": 0, "owned_by": owner}))
-        .collect();
-    json_response(StatusCode::OK, &json!({"object": "list", "data": data}))
 }
 
 async fn template(

@@ -17,7 +17,7 @@
 
 use serde::Serialize;
 use slo_metrics::alert::{AlertEvent, Alerter};
-use slo_metrics::sinks::{PAGERDUTY_URL, Sender, pagerduty_payload, slack_payload};
+use slo_metrics::sinks::{Sender, pagerduty_payload, slack_payload};
 use slo_metrics::slo::SloReport;
 use slo_metrics::source::{Evaluation, evaluate};
 use slo_metrics::sql::AnalyticsSql;
@@ -142,15 +142,19 @@ impl Gateway {
         }
         let inner = &self.inner;
         let sender = Sender::new(inner.http.as_ref(), inner.timer.as_ref());
-        let slack = inner.secrets.get("SLACK_WEBHOOK_URL");
-        let pagerduty = inner.secrets.get("PAGERDUTY_ROUTING_KEY");
+        let sinks = &inner.cfg.slo_alerts;
+        let slack = inner.secrets.get(&sinks.slack_webhook_secret);
+        let pagerduty = inner.secrets.get(&sinks.pagerduty_routing_key_secret);
         for ev in events {
             if let Some(url) = &slack {
                 sender.post(url, &slack_payload(ev)).await;
             }
             if let Some(key) = &pagerduty {
                 sender
-                    .post(PAGERDUTY_URL, &pagerduty_payload(ev, key, "edgeforge"))
+                    .post(
+                        &sinks.pagerduty_events_url,
+                        &pagerduty_payload(ev, key, "edgeforge"),
+                    )
                     .await;
             }
         }

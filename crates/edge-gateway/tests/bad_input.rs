@@ -2,7 +2,12 @@
 //! malformed input gets its documented 4xx JSON error (never a panic, never
 //! a 5xx), and secrets or PII never leave through errors, analytics or the
 //! security log.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arc_with_non_send_sync
+)]
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -288,6 +293,10 @@ fn admin_is_denied_by_default_and_unlisted_routes_are_refused() {
         analytics: MemoryAnalytics::new(),
         security: MemoryAnalytics::new(),
         clock: edge_ports::ManualClock::new(T0),
+        local: Arc::new(edge_ports::MemoryLocalCache::new(
+            edge_ports::ManualClock::new(T0),
+            1 << 20,
+        )),
     };
     for (method, uri) in [
         ("GET", "/admin/features"),

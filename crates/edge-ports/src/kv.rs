@@ -367,12 +367,7 @@ impl<K: KvStore + ?Sized> KvStore for std::rc::Rc<K> {
 /// Encodes a list cursor (the last key returned) as lowercase hex, so callers
 /// treat it as opaque. Shared by adapters that page by "keys after X".
 pub fn encode_cursor(last_key: &str) -> String {
-    let mut s = String::with_capacity(last_key.len() * 2);
-    for b in last_key.as_bytes() {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    s
+    crate::hex::encode(last_key.as_bytes())
 }
 
 /// Decodes a cursor made by [`encode_cursor`].
@@ -383,21 +378,11 @@ pub fn decode_cursor(cursor: &str) -> Result<String, KvError> {
     }
     let mut out = Vec::with_capacity(bytes.len() / 2);
     for pair in bytes.chunks_exact(2) {
-        let hi = hex_val(pair[0]).ok_or(KvError::InvalidCursor)?;
-        let lo = hex_val(pair[1]).ok_or(KvError::InvalidCursor)?;
+        let hi = crate::hex::digit(pair[0]).ok_or(KvError::InvalidCursor)?;
+        let lo = crate::hex::digit(pair[1]).ok_or(KvError::InvalidCursor)?;
         out.push((hi << 4) | lo);
     }
     String::from_utf8(out).map_err(|_| KvError::InvalidCursor)
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

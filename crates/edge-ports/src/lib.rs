@@ -7,6 +7,7 @@
 //! | port | trait | in-memory adapter | Workers adapter (edge-cloudflare) |
 //! |---|---|---|---|
 //! | key-value store | [`KvStore`] | [`MemoryKv`] | `WorkersKv` |
+//! | per-location cache | [`LocalCache`] | [`MemoryLocalCache`] | `WorkersCacheApi` (`caches.default`) |
 //! | analytics sink | [`AnalyticsSink`] | [`MemoryAnalytics`] | `AnalyticsEngine` |
 //! | HTTP client | [`HttpClient`] | [`ScriptedHttpClient`] | `WorkersFetch` |
 //! | clock | [`Clock`] | [`ManualClock`] | `WorkersClock` |
@@ -44,8 +45,10 @@ pub mod analytics;
 pub mod clock;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod hex;
 pub mod http;
 pub mod kv;
+pub mod local_cache;
 pub mod random;
 pub mod testing;
 pub mod timer;
@@ -58,6 +61,7 @@ pub use http::{
     Body, HttpClient, HttpError, Scripted, ScriptedHttpClient, ScriptedResponse, SendOptions,
 };
 pub use kv::{KvError, KvStore, KvValue, ListKey, ListOptions, ListPage, MemoryKv, PutOptions};
+pub use local_cache::{LocalCache, LocalCacheError, MemoryLocalCache};
 #[cfg(not(target_arch = "wasm32"))]
 pub use random::OsRandom;
 pub use random::{Random, RandomError, SeededRandom};

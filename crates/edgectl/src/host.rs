@@ -2,17 +2,17 @@
 //! hyper client, the system clock, OS randomness, tokio sleeps and secrets
 //! from environment variables.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use edge_gateway::GatewayPorts;
-use edge_ports::{OsRandom, SystemClock, Timer};
+use edge_ports::{MemoryLocalCache, OsRandom, SystemClock, Timer};
 use rusqlite::{Connection, TransactionBehavior, params};
 use zt_security::ratelimit::{Decision, Gcra, Quota, RateLimitError, RateLimitStore, Tat};
 
 use crate::client::HyperClient;
+use crate::server::ServeConfig;
 use crate::sqlite::{AnalyticsWriter, SqliteAnalytics, SqliteKv, open};
 
 /// `tokio::time::sleep`.
@@ -216,12 +216,16 @@ pub struct ThreadStores {
 /// and the analytics `writer`.
 #[allow(clippy::arc_with_non_send_sync)] // one gateway per thread by design
 pub fn ports(
-    db: &Path,
-    secrets: EnvSecrets,
+    cfg: &ServeConfig,
     limits: Arc<SharedRateLimits>,
     writer: &AnalyticsWriter,
 ) -> Result<(GatewayPorts, ThreadStores), String> {
+    let db = cfg.db.as_path();
     let clock: Arc<dyn edge_ports::Clock> = Arc::new(SystemClock::new());
+    let local_cache = (cfg.local_cache_bytes > 0).then(|| {
+        Arc::new(MemoryLocalCache::new(clock.clone(), cfg.local_cache_bytes))
+            as Arc<dyn edge_ports::LocalCache>
+    });
     let kv = SqliteKv::new(open(db)?, clock.clone());
     let analytics = Arc::new(writer.sink(open(db)?, clock.clone(), "requests"));
     let cache_analytics = Arc::new(writer.sink(open(db)?, clock.clone(), "cache"));
@@ -230,6 +234,7 @@ pub fn ports(
         kv: Arc::new(kv),
         cache_kv: None,
         security_kv: None,
+        local_cache,
         analytics: analytics.clone(),
         cache_analytics,
         security_analytics: security.clone(),
@@ -237,7 +242,7 @@ pub fn ports(
         clock,
         timer: Arc::new(TokioSleep),
         random: Arc::new(OsRandom),
-        secrets: Arc::new(secrets),
+        secrets: Arc::new(cfg.secrets.clone()),
         rate_limits: Arc::new(LimitsPort(limits)),
         breakers: Box::new(llm_router::LocalOnly),
     };

@@ -58,6 +58,11 @@ enum Command {
         #[command(subcommand)]
         command: JwtCommand,
     },
+    /// Keyrings for `[security.encryption]` (the `ENVELOPE_KEYRING` secret).
+    Keyring {
+        #[command(subcommand)]
+        command: KeyringCommand,
+    },
     /// Encrypt stdin with the active key of a keyring file (prints base64url).
     Encrypt(CryptoArgs),
     /// Decrypt a base64url ciphertext from stdin.
@@ -121,6 +126,10 @@ struct ServeArgs {
     /// Log every request (costs throughput).
     #[arg(long)]
     access_log: bool,
+    /// MiB of in-process cache each thread keeps in front of SQLite for
+    /// public cache policies (0 disables it).
+    #[arg(long, default_value_t = 32)]
+    local_cache_mib: usize,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -153,6 +162,19 @@ enum JwtCommand {
         iss: String,
         /// The token.
         token: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyringCommand {
+    /// Print a new keyring of one random key.
+    New,
+    /// Print the keyring in FILE with a new random key added and made
+    /// active (deploy it, wait for the old key's entries to expire, then
+    /// drop the old key: docs/deploy.md).
+    Rotate {
+        /// The current keyring (JSON).
+        file: PathBuf,
     },
 }
 
@@ -211,7 +233,7 @@ fn dev_secret(dir: &std::path::Path, name: &str) -> Result<String, String> {
     }
     let mut bytes = [0u8; 32];
     edge_ports::Random::fill(&edge_ports::OsRandom, &mut bytes).map_err(|e| e.to_string())?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = edge_ports::hex::encode(&bytes);
     std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -325,6 +347,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         threads,
         db: args.data_dir.join("edgeforge.sqlite3"),
         gateway,
+        local_cache_bytes: args.local_cache_mib.saturating_mul(1 << 20),
         secrets: EnvSecrets::with(overrides),
         max_connections: args.max_connections,
         header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
@@ -419,6 +442,12 @@ fn main() -> ExitCode {
         } => {
             read_file(&jwks).and_then(|text| edgectl::tools::jwt_verify(&text, &aud, &iss, &token))
         }
+        Command::Keyring {
+            command: KeyringCommand::New,
+        } => edgectl::tools::keyring_new(),
+        Command::Keyring {
+            command: KeyringCommand::Rotate { file },
+        } => read_file(&file).and_then(|text| edgectl::tools::keyring_rotate(&text)),
         Command::Encrypt(a) => read_file(&a.keyring).and_then(|ring| {
             let mut input = Vec::new();
             std::io::stdin()

@@ -91,6 +91,9 @@ pub struct ServeConfig {
     pub db: PathBuf,
     /// The gateway config.
     pub gateway: GatewayConfig,
+    /// Bytes of the in-process cache tier each thread keeps in front of
+    /// SQLite for public cache policies (0: SQLite alone).
+    pub local_cache_bytes: usize,
     /// Secrets (environment plus overrides).
     pub secrets: EnvSecrets,
     /// Open connections allowed in total.
@@ -137,7 +140,7 @@ pub fn run(
     let writer = Arc::new(AnalyticsWriter::start(&cfg.db)?);
     // Fail fast on a bad config or database, before any thread starts.
     {
-        let (ports, _) = host::ports(&cfg.db, cfg.secrets.clone(), limits.clone(), &writer)?;
+        let (ports, _) = host::ports(&cfg, limits.clone(), &writer)?;
         Gateway::new(cfg.gateway.clone(), ports, cfg.version.clone()).map_err(|e| e.to_string())?;
     }
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -283,13 +286,11 @@ async fn thread_main(
     mut stop: watch::Receiver<bool>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
-    let built = host::ports(&cfg.db, cfg.secrets.clone(), limits.clone(), &writer).and_then(
-        |(ports, stores)| {
-            Gateway::new(cfg.gateway.clone(), ports, cfg.version.clone())
-                .map(|g| (g, stores))
-                .map_err(|e| e.to_string())
-        },
-    );
+    let built = host::ports(&cfg, limits.clone(), &writer).and_then(|(ports, stores)| {
+        Gateway::new(cfg.gateway.clone(), ports, cfg.version.clone())
+            .map(|g| (g, stores))
+            .map_err(|e| e.to_string())
+    });
     let (gateway, stores) = match built {
         Ok(x) => x,
         Err(e) => {

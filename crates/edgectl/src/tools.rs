@@ -6,7 +6,7 @@ use std::path::Path;
 
 use edge_waf::{Input, InputKind, ThreatScanner};
 use serde_json::{Value, json};
-use zt_security::envelope::{Context, Keyring};
+use zt_security::envelope::{Context, Keyring, KeyringFile};
 use zt_security::jwt::{Algorithm, JwtConfig, VerificationKey, Verifier};
 
 fn kind(name: &str) -> Result<InputKind, String> {
@@ -132,6 +132,31 @@ pub fn jwt_verify(jwks: &str, aud: &str, iss: &str, token: &str) -> Result<(), S
 
 fn keyring(text: &str) -> Result<Keyring, String> {
     Keyring::from_json(text)
+}
+
+/// `edgectl keyring new`.
+pub fn keyring_new() -> Result<(), String> {
+    let ring = KeyringFile::generate(&edge_ports::OsRandom).map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string(&ring).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// `edgectl keyring rotate FILE`: the ring must load as it is first.
+pub fn keyring_rotate(text: &str) -> Result<(), String> {
+    keyring(text)?;
+    let ring: KeyringFile =
+        serde_json::from_str(text).map_err(|e| format!("keyring is not valid: {e}"))?;
+    let next = ring
+        .rotated(&edge_ports::OsRandom)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string(&next).map_err(|e| e.to_string())?
+    );
+    Ok(())
 }
 
 /// `edgectl encrypt`.

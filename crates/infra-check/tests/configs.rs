@@ -66,6 +66,7 @@ fn sample(name: &str) -> Option<String> {
             "JWKS_URL" => "https://idp.acme.test/.well-known/jwks.json",
             "ACCESS_TEAM" => "acme",
             "ACCESS_AUD" => "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2",
+            "TURNSTILE_SITE_KEY" => "0x4AAAAAAAacmeSiteKey",
             _ => return None,
         }
         .to_owned(),
@@ -81,6 +82,12 @@ fn named_secrets(cfg: &GatewayConfig) -> (BTreeSet<String>, BTreeSet<String>) {
     if let Some(j) = &cfg.security.jwt {
         at_start.extend(j.hs256_secret.clone());
     }
+    // The keyring and the security Slack hook are read when the gateway is
+    // built, in every Worker.
+    if let Some(e) = &cfg.security.encryption {
+        at_start.insert(e.keyring_secret.clone());
+    }
+    at_start.extend(cfg.security.alerts.slack_webhook_secret.clone());
     // Needed by the calls the api makes.
     let mut at_call: BTreeSet<String> = cfg
         .router
@@ -90,6 +97,9 @@ fn named_secrets(cfg: &GatewayConfig) -> (BTreeSet<String>, BTreeSet<String>) {
         .collect();
     if let Some(g) = &cfg.traffic.gradual {
         at_call.insert(g.api_token_secret.clone());
+    }
+    if let Some(t) = &cfg.security.turnstile {
+        at_call.insert(t.secret.clone());
     }
     (at_start, at_call)
 }

@@ -764,7 +764,7 @@ impl Router {
         st.seq += 1;
         let mut r = [0u8; 6];
         let _ = self.inner.random.fill(&mut r);
-        let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = edge_ports::hex::encode(&r);
         format!("chatcmpl-{hex}{:x}", st.seq)
     }
 

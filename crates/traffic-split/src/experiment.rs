@@ -280,11 +280,7 @@ pub fn session_fingerprint(salt: &str, ip: &str, user_agent: &str) -> String {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
-    h.finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    edge_ports::hex::encode(&h.finalize()[..16])
 }
 
 /// A variant assignment.

@@ -366,11 +366,49 @@ fn open_with(key: &Key, raw: &[u8], ctx: &Context) -> Result<Vec<u8>, EnvelopeEr
 }
 
 /// The JSON form of a keyring secret: `{"active": 2, "keys": {"1": "…"}}`.
-#[derive(serde::Deserialize)]
+///
+/// ```
+/// use zt_security::envelope::KeyringFile;
+///
+/// let rng = edge_ports::SeededRandom::new(7);
+/// let ring = KeyringFile::generate(&rng).unwrap();
+/// let next = ring.clone().rotated(&rng).unwrap();
+/// assert_eq!((ring.active, next.active, next.keys.len()), (1, 2, 2));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
-struct KeyringFile {
+pub struct KeyringFile {
     /// The key id that seals; every key opens.
-    active: u32,
+    pub active: u32,
     /// Key id (decimal text) → base64 of 32 bytes.
-    keys: std::collections::BTreeMap<String, String>,
+    pub keys: std::collections::BTreeMap<String, String>,
+}
+
+impl KeyringFile {
+    /// A ring of one fresh key, id 1.
+    pub fn generate(rng: &dyn Random) -> Result<Self, EnvelopeError> {
+        Self {
+            active: 0,
+            keys: std::collections::BTreeMap::new(),
+        }
+        .rotated(rng)
+    }
+
+    /// This ring with a fresh key, one id above the highest, made active.
+    /// The old keys stay to open what they sealed.
+    pub fn rotated(mut self, rng: &dyn Random) -> Result<Self, EnvelopeError> {
+        let next = self
+            .keys
+            .keys()
+            .filter_map(|id| id.parse::<u32>().ok())
+            .max()
+            .unwrap_or(0)
+            .checked_add(1)
+            .ok_or(EnvelopeError::DuplicateKey(u32::MAX))?;
+        let key = Key::generate(next, rng)?;
+        self.keys
+            .insert(next.to_string(), STANDARD.encode(key.bytes));
+        self.active = next;
+        Ok(self)
+    }
 }

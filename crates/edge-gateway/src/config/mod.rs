@@ -14,8 +14,11 @@ use zt_security::bot::BotConfig;
 use zt_security::geo::GeoConfig;
 use zt_security::ratelimit::{Quota, RateLimitConfig};
 
+mod slo_alerts;
 mod validate;
 mod vars;
+
+pub use slo_alerts::SloAlertsSection;
 
 /// A config error: the field path and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +66,9 @@ pub struct GatewayConfig {
     /// 99.9%, 95% of requests under 200 ms, error rate under 1%).
     #[serde(default = "SloSpec::defaults")]
     pub slo: SloSpec,
+    /// Where SLO pages and tickets go.
+    #[serde(default)]
+    pub slo_alerts: SloAlertsSection,
     /// LLM call tracing.
     #[serde(default)]
     pub tracing: Option<TracingSection>,

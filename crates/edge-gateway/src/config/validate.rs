@@ -72,6 +72,7 @@ impl GatewayConfig {
             }
         }
         self.validate_deployment_settings()?;
+        self.validate_risk_and_endpoints()?;
         let needs_consent = self.security.geo.rules.iter().any(|r| r.consent_required);
         if needs_consent && self.security.consent_secret.is_none() {
             return Err(ConfigError::at(
@@ -186,6 +187,60 @@ impl GatewayConfig {
 pub const DEV_ISSUER: &str = "edgeforge-dev";
 
 /// Values the example files use where an operator's own belongs.
+impl GatewayConfig {
+    /// Risk thresholds in order; outbound endpoints https (or loopback
+    /// http, for tests).
+    fn validate_risk_and_endpoints(&self) -> Result<(), ConfigError> {
+        let r = &self.security.risk;
+        let set = |at: u8| (at > 0).then_some(at);
+        let ordered = [set(r.log_at), set(r.challenge_at), set(r.block_at)]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>();
+        if ordered.windows(2).any(|w| w[0] > w[1]) || ordered.iter().any(|&at| at > 100) {
+            return Err(ConfigError::at(
+                "security.risk",
+                "thresholds are 0 (off) or 1–100, with log_at ≤ challenge_at ≤ block_at",
+            ));
+        }
+        outbound_url(
+            "slo_alerts.pagerduty_events_url",
+            &self.slo_alerts.pagerduty_events_url,
+        )?;
+        if let Some(t) = &self.security.turnstile {
+            outbound_url("security.turnstile.siteverify_url", &t.siteverify_url)?;
+            if t.site_key.trim().is_empty() || t.secret.trim().is_empty() {
+                return Err(ConfigError::at(
+                    "security.turnstile",
+                    "site_key and secret (a secret name) are required",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An endpoint the gateway posts to: https, or http to a loopback host.
+fn outbound_url(field: &str, url: &str) -> Result<(), ConfigError> {
+    let bad = |why: &str| Err(ConfigError::at(field, format!("{url:?}: {why}")));
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return bad("not a URL");
+    };
+    let Some(host) = uri.host() else {
+        return bad("no host");
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if loopback => Ok(()),
+        _ => bad("must be https (plain http only to a loopback host)"),
+    }
+}
+
 fn is_placeholder(value: &str) -> bool {
     let v = value.trim().to_ascii_lowercase();
     v.is_empty()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use edge_gateway::{CollectTasks, Gateway, GatewayConfig, GatewayPorts, RequestContext};
 use edge_ports::testing::block_on;
-use edge_ports::{ManualClock, MemoryAnalytics, MemoryKv};
+use edge_ports::{ManualClock, MemoryAnalytics, MemoryKv, MemoryLocalCache};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use zt_security::ratelimit::MemoryStore;
@@ -24,6 +24,8 @@ pub struct Harness {
     pub security: MemoryAnalytics,
     /// The clock every port of the gateway reads.
     pub clock: ManualClock,
+    /// The gateway's local cache tier (the Cache API's stand-in).
+    pub local: Arc<MemoryLocalCache<ManualClock>>,
 }
 
 pub fn harness(extra_toml: &str) -> Harness {
@@ -41,6 +43,8 @@ pub fn harness_with(text: &str, adjust: impl FnOnce(&mut GatewayPorts)) -> Harne
     p.clock = Arc::new(clock.clone());
     p.rate_limits = Arc::new(MemoryStore::new(p.clock.clone()));
     let kv = Arc::new(MemoryKv::new(clock.clone()));
+    let local = Arc::new(MemoryLocalCache::new(clock.clone(), 8 << 20));
+    p.local_cache = Some(local.clone());
     let analytics = MemoryAnalytics::new();
     let security = MemoryAnalytics::new();
     p.kv = kv.clone();
@@ -58,6 +62,7 @@ pub fn harness_with(text: &str, adjust: impl FnOnce(&mut GatewayPorts)) -> Harne
         analytics,
         security,
         clock,
+        local,
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use edge_ports::hex::digit as hex;
+
 use super::AuthzError;
 
 /// Longest path accepted, in bytes.
@@ -21,15 +23,6 @@ pub struct PathPattern {
     raw: String,
     segs: Vec<Seg>,
     prefix: bool,
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 fn percent_decode(s: &str) -> Option<String> {

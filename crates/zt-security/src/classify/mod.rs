@@ -144,10 +144,7 @@ pub fn pseudonym(key: &[u8], value: &str) -> String {
         Err(_) => return "0".repeat(24),
     };
     mac.update(value.as_bytes());
-    mac.finalize().into_bytes()[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    edge_ports::hex::encode(&mac.finalize().into_bytes()[..12])
 }
 
 /// A copy of `doc` with each classified value replaced by `"[REDACTED:<type>]"`.

@@ -6,19 +6,10 @@
 //! hashed, anonymous clients are keyed by a hash of their network (the IPv4
 //! address or the IPv6 /64).
 
+use edge_ports::hex::encode as hex;
 use sha2::{Digest, Sha256};
 
 use super::{Decision, Quota};
-
-fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    s
-}
 
 fn hash_parts(domain: &[u8], parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
