@@ -222,6 +222,13 @@ const LIBRARIES: &[&str] = &[
     "anthropic/",
 ];
 
+/// Browser automation that names itself in the User-Agent.
+const HEADLESS: &[&str] = &["headlesschrome", "phantomjs", "slimerjs"];
+
+/// The score of self-declared headless browsers on browser routes: below
+/// the default challenge threshold (30), above the block threshold.
+const HEADLESS_SCORE: u8 = 25;
+
 fn contains_any(haystack_lower: &str, needles: &[&str]) -> bool {
     needles.iter().any(|n| haystack_lower.contains(n))
 }
@@ -262,6 +269,26 @@ pub fn score_bot(config: &BotConfig, req: &BotRequest<'_>) -> BotVerdict {
                 .map_or(BotSource::Heuristic, |_| BotSource::Platform),
             action: BotAction::Block,
             reasons: vec!["scanner_user_agent"],
+        };
+    }
+    // Headless Chrome (Puppeteer, Playwright) and PhantomJS say so: on a
+    // browser route that is automation whatever else the request claims.
+    if req.route == RouteClass::Browser
+        && ua_lower
+            .as_deref()
+            .is_some_and(|u| contains_any(u, HEADLESS))
+    {
+        let score = req
+            .platform
+            .map_or(HEADLESS_SCORE, |p| p.score.clamp(1, 99).min(HEADLESS_SCORE));
+        return BotVerdict {
+            score,
+            verified_bot: false,
+            source: req
+                .platform
+                .map_or(BotSource::Heuristic, |_| BotSource::Platform),
+            action: action_for(config, score),
+            reasons: vec!["headless_browser"],
         };
     }
     if let Some(p) = req.platform {
@@ -363,6 +390,33 @@ mod tests {
         let v = score_bot(&BotConfig::default(), &browser(CHROME));
         assert_eq!((v.score, v.action), (70, BotAction::Allow));
         assert!(v.reasons.is_empty());
+    }
+
+    #[test]
+    fn self_declared_headless_chrome_is_challenged_even_with_full_headers() {
+        let ua = CHROME.replace("Chrome/", "HeadlessChrome/");
+        let v = score_bot(&BotConfig::default(), &browser(&ua));
+        assert_eq!((v.score, v.action), (25, BotAction::Challenge));
+        assert_eq!(v.reasons, ["headless_browser"]);
+        // Whatever the platform score says.
+        let platform = BotManagement {
+            score: 99,
+            verified_bot: false,
+            ja3_hash: None,
+            ja4: None,
+        };
+        let with_platform = BotRequest {
+            platform: Some(&platform),
+            ..browser(&ua)
+        };
+        let v = score_bot(&BotConfig::default(), &with_platform);
+        assert_eq!((v.score, v.action), (25, BotAction::Challenge));
+        // On an API route the same client is only scored, not challenged.
+        let api = BotRequest {
+            route: RouteClass::Api,
+            ..browser(&ua)
+        };
+        assert_eq!(score_bot(&BotConfig::default(), &api).score, 70);
     }
 
     #[test]

@@ -5,13 +5,11 @@
 //! starts failing the next run rolls back.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use edgeforge_e2e::{WranglerDev, http_request_with};
+use edgeforge_e2e::{Loopback, WranglerDev, http_request_with};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
@@ -19,54 +17,19 @@ const SECRET: &str = "e2e-hs256-secret-that-is-long-enough-for-hs256";
 
 /// An OpenAI-compatible upstream whose failure can be switched on.
 fn switchable_upstream(fail: Arc<AtomicBool>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let fail = fail.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut len = 0usize;
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let l = line.trim_end().to_ascii_lowercase();
-                    if l.is_empty() {
-                        break;
-                    }
-                    if let Some(v) = l.strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; len];
-                let _ = reader.read_exact(&mut body);
-                let (status, body) = if fail.load(Ordering::SeqCst) {
-                    (
-                        "500 Internal Server Error",
-                        json!({"error": {"message": "injected", "type": "server_error"}}),
-                    )
-                } else {
-                    (
-                        "200 OK",
-                        json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-canary",
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}),
-                    )
-                };
-                let body = body.to_string();
-                let mut s = stream;
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
+    Loopback::start(move |_| {
+        if fail.load(Ordering::SeqCst) {
+            let body = json!({"error": {"message": "injected", "type": "server_error"}});
+            (500, "application/json", body.to_string().into_bytes())
+        } else {
+            let body = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-canary",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}});
+            (200, "application/json", body.to_string().into_bytes())
         }
-    });
-    port
+    })
+    .unwrap()
+    .port()
 }
 
 fn token(sub: &str) -> String {
