@@ -182,7 +182,7 @@ async fn status(gw: &Gateway, query: Option<&str>) -> Result<Response<Body>, Api
         .map(|p| {
             json!({
                 "name": p.name,
-                "breaker": format!("{:?}", router.breaker_state(&p.name)).to_lowercase(),
+                "breaker": router.breaker_state(&p.name).as_str(),
             })
         })
         .collect();

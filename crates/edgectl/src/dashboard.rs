@@ -72,7 +72,7 @@ pub async fn data(gw: &Gateway, stores: &ThreadStores, now_ms: u64) -> serde_jso
         .config()
         .providers
         .iter()
-        .map(|p| serde_json::json!({"name": p.name, "breaker": format!("{:?}", gw.router().breaker_state(&p.name)).to_lowercase()}))
+        .map(|p| serde_json::json!({"name": p.name, "breaker": gw.router().breaker_state(&p.name).as_str()}))
         .collect();
     let provider_traffic: Vec<_> = view
         .providers

@@ -185,6 +185,42 @@ fn encrypt_then_decrypt_round_trips_and_the_wrong_context_fails() {
 }
 
 #[test]
+fn a_new_then_rotated_keyring_opens_what_the_old_one_sealed() {
+    let dir = temp_dir("keyring");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, first, err) = edgectl(&["keyring", "new"], b"");
+    assert_eq!(code, 0, "{err}");
+    let v1: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(v1["active"], 1);
+    let old = dir.join("old.json");
+    std::fs::write(&old, &first).unwrap();
+    let old = old.to_str().unwrap();
+    let (_, ct, _) = edgectl(&["encrypt", "--keyring", old, "--record", "r"], b"kept");
+    let (code, second, err) = edgectl(&["keyring", "rotate", old], b"");
+    assert_eq!(code, 0, "{err}");
+    let v2: serde_json::Value = serde_json::from_str(&second).unwrap();
+    assert_eq!(v2["active"], 2);
+    assert_eq!(v2["keys"]["1"], v1["keys"]["1"]);
+    assert_ne!(v2["keys"]["2"], v1["keys"]["1"]);
+    let new = dir.join("new.json");
+    std::fs::write(&new, &second).unwrap();
+    let new = new.to_str().unwrap();
+    let (code, pt, _) = edgectl(
+        &["decrypt", "--keyring", new, "--record", "r"],
+        ct.as_bytes(),
+    );
+    assert_eq!((code, pt.as_str()), (0, "kept"));
+    // A file that is not a keyring: one line, non-zero.
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"active": 1}"#).unwrap();
+    let (code, _, err) = edgectl(&["keyring", "rotate", bad.to_str().unwrap()], b"");
+    assert_eq!(code, 1);
+    assert!(err.starts_with("edgectl: keyring is not valid"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn bad_input_exits_non_zero_with_one_line() {
     for (args, needle) in [
         (

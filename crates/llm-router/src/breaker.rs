@@ -22,6 +22,17 @@ pub enum BreakerState {
     HalfOpen,
 }
 
+impl BreakerState {
+    /// `closed`, `open` or `half_open` (for `/status` and dashboards).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open { .. } => "open",
+            Self::HalfOpen => "half_open",
+        }
+    }
+}
+
 /// A state change worth telling other isolates about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
