@@ -93,13 +93,7 @@ fn main() {
 
     for &(t, k) in &trace {
         clock.set_ms(t);
-        let request_type = TYPES[k % TYPES.len()];
-        let path = format!("/resource/{k}");
-        let req = http::Request::get(path.as_str())
-            .header("accept-language", "en-US")
-            .body(())
-            .unwrap();
-        let user = format!("user-{k}");
+        let (request_type, req, user) = resource(k);
         let cr = CacheRequest::from_http(&req).user(&user);
         let calls = Rc::clone(&origin_calls);
         let out = block_on(cache.get_or_fetch(request_type, &cr, move |_| async move {
@@ -172,6 +166,15 @@ fn main() {
     two_tiers(&cfg, &trace, &location_of);
 }
 
+/// Key `k` of the trace: its request type, request and user.
+fn resource(k: usize) -> (&'static str, http::Request<()>, String) {
+    let req = http::Request::get(format!("/resource/{k}"))
+        .header("accept-language", "en-US")
+        .body(())
+        .unwrap();
+    (TYPES[k % TYPES.len()], req, format!("user-{k}"))
+}
+
 fn pick_location(u: f64) -> usize {
     let mut acc = 0.0;
     for (i, share) in LOCATIONS.iter().enumerate() {
@@ -204,13 +207,7 @@ fn two_tiers(cfg: &CacheConfig, trace: &[(u64, usize)], location_of: &[usize]) {
     let mut statuses: HashMap<&'static str, u64> = HashMap::new();
     for (&(t, k), &at) in trace.iter().zip(location_of) {
         clock.set_ms(t);
-        let request_type = TYPES[k % TYPES.len()];
-        let path = format!("/resource/{k}");
-        let req = http::Request::get(path.as_str())
-            .header("accept-language", "en-US")
-            .body(())
-            .unwrap();
-        let user = format!("user-{k}");
+        let (request_type, req, user) = resource(k);
         let cr = CacheRequest::from_http(&req).user(&user);
         let out = block_on(caches[at].get_or_fetch(request_type, &cr, |_| async {
             Ok(http::Response::new(b"payload".to_vec()))

@@ -86,11 +86,6 @@ pub(crate) async fn models(
                 .body(body)
                 .map_err(|e| edge_cache::OriginError(e.to_string()))
         })
-        .await
-        .map_err(|e| ApiError::unavailable("origin_unavailable", e.to_string()))?;
-    if let Some(reval) = outcome.revalidation {
-        bg.wait_until(Box::pin(reval));
-    }
-    let (parts, body) = outcome.response.into_parts();
-    Ok(Response::from_parts(parts, Body::from(body)))
+        .await;
+    crate::routes::cached_response(outcome, bg)
 }

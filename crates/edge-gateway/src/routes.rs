@@ -136,8 +136,18 @@ async fn template(
                 .body(body.to_string().into_bytes())
                 .map_err(|e| edge_cache::OriginError(e.to_string()))
         })
-        .await
-        .map_err(|e| ApiError::unavailable("origin_unavailable", e.to_string()))?;
+        .await;
+    cached_response(outcome, bg)
+}
+
+/// A cache outcome as the route's answer; a stale entry's refresh goes to
+/// the background.
+pub(crate) fn cached_response(
+    outcome: Result<edge_cache::CacheOutcome, edge_cache::OriginError>,
+    bg: &dyn WaitUntil,
+) -> Result<Response<Body>, ApiError> {
+    let outcome =
+        outcome.map_err(|e| ApiError::unavailable("origin_unavailable", e.to_string()))?;
     if let Some(reval) = outcome.revalidation {
         bg.wait_until(Box::pin(reval));
     }

@@ -13,8 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use edge_gateway::{Gateway, GatewayConfig, GatewayPorts, RequestContext};
-use edge_ports::testing::block_on;
-use edge_ports::{KvStore, ListOptions, MemoryAnalytics, MemoryKv};
+use edge_ports::{MemoryAnalytics, MemoryKv};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
@@ -250,16 +249,7 @@ fn secrets_and_pii_never_reach_errors_analytics_or_the_security_log() {
         h.analytics.points(),
         h.security.points()
     ));
-    let events = block_on(async {
-        let page = h.kv.list(ListOptions::prefix("sec:")).await.unwrap();
-        let mut all = String::new();
-        for k in page.keys {
-            all.push_str(&String::from_utf8_lossy(
-                &h.kv.get(&k.name).await.unwrap().unwrap(),
-            ));
-        }
-        all
-    });
+    let events = kv_text(&h, "sec:");
     assert!(
         events.contains("auth_failure") && events.contains("threat_blocked"),
         "{events}"

@@ -245,17 +245,7 @@ fn private_completions_and_event_details_are_sealed_at_rest_and_alerts_reach_sla
     let second = send(&h, chat(&tok, body.into_bytes()));
     assert_eq!(second.headers["x-cache-status"], "HIT");
     assert_eq!(first.body, second.body);
-    let stored = block_on(async {
-        let page =
-            h.kv.list(ListOptions::prefix("cache:chat-completions:"))
-                .await
-                .unwrap();
-        let mut all = Vec::new();
-        for k in page.keys {
-            all.extend(h.kv.get(&k.name).await.unwrap().unwrap());
-        }
-        String::from_utf8_lossy(&all).into_owned()
-    });
+    let stored = kv_text(&h, "cache:chat-completions:");
     assert!(!stored.is_empty());
     assert!(
         !stored.contains("plaintext marker") && !stored.contains("mock reply"),
@@ -270,16 +260,7 @@ fn private_completions_and_event_details_are_sealed_at_rest_and_alerts_reach_sla
         from("192.0.2.50"),
     );
     assert_eq!(r.status, 403);
-    let raw = block_on(async {
-        let page = h.kv.list(ListOptions::prefix("sec:")).await.unwrap();
-        let mut all = String::new();
-        for k in page.keys {
-            all.push_str(&String::from_utf8_lossy(
-                &h.kv.get(&k.name).await.unwrap().unwrap(),
-            ));
-        }
-        all
-    });
+    let raw = kv_text(&h, "sec:");
     assert!(
         raw.contains("sealed:v1:") && !raw.contains("'1'='1"),
         "{raw}"

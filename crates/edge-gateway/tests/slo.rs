@@ -22,11 +22,34 @@ fn ports() -> GatewayPorts {
     p
 }
 
+/// A prober-side gateway on the example config, over `http` and `clock`,
+/// with the dev secret and `alert_secrets`.
+fn prober(
+    http: &edge_ports::ScriptedHttpClient,
+    clock: &edge_ports::ManualClock,
+    alert_secrets: &[(&str, &str)],
+) -> Gateway {
+    let mut p = ports();
+    p.http = Arc::new(http.clone());
+    p.clock = Arc::new(clock.clone());
+    p.kv = Arc::new(edge_ports::MemoryKv::new(clock.clone()));
+    let mut secrets = HashMap::from([("JWT_HS256_SECRET".to_string(), SECRET.to_string())]);
+    for (k, v) in alert_secrets {
+        secrets.insert((*k).to_string(), (*v).to_string());
+    }
+    p.secrets = Arc::new(secrets);
+    Gateway::new(
+        GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG).unwrap(),
+        p,
+        "9",
+    )
+    .unwrap()
+}
+
 #[test]
 fn slo_step_pages_once_through_slack_and_pagerduty_then_resolves() {
     use edge_ports::{Clock, ManualClock, ScriptedHttpClient, ScriptedResponse};
     let clock = ManualClock::new(T0);
-    let mut p = ports();
     let http = ScriptedHttpClient::new();
     // Two objectives fire (availability and error rate), then resolve.
     for _ in 0..4 {
@@ -36,23 +59,17 @@ fn slo_step_pages_once_through_slack_and_pagerduty_then_resolves() {
             ScriptedResponse::json(202, &json!({"status": "success"})),
         );
     }
-    p.http = Arc::new(http.clone());
-    p.clock = Arc::new(clock.clone());
-    p.kv = Arc::new(edge_ports::MemoryKv::new(clock.clone()));
-    p.secrets = Arc::new(HashMap::from([
-        ("JWT_HS256_SECRET".to_string(), SECRET.to_string()),
-        (
-            "SLACK_WEBHOOK_URL".to_string(),
-            "https://hooks.slack.com/services/T/B/X".to_string(),
-        ),
-        ("PAGERDUTY_ROUTING_KEY".to_string(), "rk-test".to_string()),
-    ]));
-    let g = Gateway::new(
-        GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG).unwrap(),
-        p,
-        "9",
-    )
-    .unwrap();
+    let g = prober(
+        &http,
+        &clock,
+        &[
+            (
+                "SLACK_WEBHOOK_URL",
+                "https://hooks.slack.com/services/T/B/X",
+            ),
+            ("PAGERDUTY_ROUTING_KEY", "rk-test"),
+        ],
+    );
     let m = g.deployment_metrics();
     // Ten minutes at 30% errors: far above the 14.4x page threshold.
     for minute in 0..10u64 {
@@ -218,21 +235,8 @@ fn every_live_version_is_evaluated_and_only_the_failing_one_pages() {
             ScriptedResponse::json(202, &json!({"status": "success"})),
         );
     }
-    let mut p = ports();
-    p.http = Arc::new(http.clone());
-    p.clock = Arc::new(clock.clone());
-    p.kv = Arc::new(edge_ports::MemoryKv::new(clock.clone()));
-    p.secrets = Arc::new(HashMap::from([
-        ("JWT_HS256_SECRET".to_string(), SECRET.to_string()),
-        ("PAGERDUTY_ROUTING_KEY".to_string(), "rk".to_string()),
-    ]));
     // The prober's own config knows neither version.
-    let g = Gateway::new(
-        GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG).unwrap(),
-        p,
-        "9",
-    )
-    .unwrap();
+    let g = prober(&http, &clock, &[("PAGERDUTY_ROUTING_KEY", "rk")]);
     let m = g.deployment_metrics();
     for minute in 0..10u64 {
         for i in 0..100 {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use edge_gateway::{CollectTasks, Gateway, GatewayConfig, GatewayPorts, RequestContext};
 use edge_ports::testing::block_on;
+use edge_ports::{KvStore, ListOptions};
 use edge_ports::{ManualClock, MemoryAnalytics, MemoryKv, MemoryLocalCache};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
@@ -133,4 +134,18 @@ pub fn chat(tok: &str, body: Vec<u8>) -> http::Request<Vec<u8>> {
         .header("content-type", "application/json")
         .body(body)
         .unwrap()
+}
+
+/// Every value stored under `prefix` in the harness KV, as one text.
+pub fn kv_text(h: &Harness, prefix: &str) -> String {
+    block_on(async {
+        let page = h.kv.list(ListOptions::prefix(prefix)).await.unwrap();
+        let mut all = String::new();
+        for k in page.keys {
+            all.push_str(&String::from_utf8_lossy(
+                &h.kv.get(&k.name).await.unwrap().unwrap(),
+            ));
+        }
+        all
+    })
 }
