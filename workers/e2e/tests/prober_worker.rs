@@ -145,15 +145,27 @@ fn prober_health_steers_the_api_ranking() {
         200
     );
 
-    // The api re-reads health every 10 s; after that the dead provider is
-    // skipped.
-    std::thread::sleep(Duration::from_secs(11));
-    let r = ask();
-    assert_eq!(r.status, 200);
-    assert_eq!(
-        (r.header("x-edge-provider"), r.header("x-edge-attempts")),
-        (Some("alive"), Some("1")),
-        "{}",
+    // The api re-reads health every 10 s (the read may land one request
+    // later, and local KV shared by two processes can lag); after that the
+    // dead provider is skipped.
+    std::thread::sleep(Duration::from_secs(10));
+    let mut seen = Vec::new();
+    for _ in 0..8 {
+        let r = ask();
+        assert_eq!(r.status, 200);
+        let answer = (
+            r.header("x-edge-provider").map(str::to_owned),
+            r.header("x-edge-attempts").map(str::to_owned),
+        );
+        if answer == (Some("alive".into()), Some("1".into())) {
+            break;
+        }
+        seen.push(answer);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    assert!(
+        seen.len() < 8,
+        "the dead provider is still tried: {seen:?}\n{}",
         api.log_tail()
     );
     drop(prober);

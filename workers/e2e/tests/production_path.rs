@@ -31,6 +31,9 @@ const KEYRING: &str =
 struct Stand {
     fail: Arc<AtomicBool>,
     upstream: Loopback,
+    /// A provider that is down: every call answers 503 at once (a freed
+    /// port could be reused by a wrangler process and hang instead).
+    down: Loopback,
     hooks: Loopback,
     jwks: Loopback,
     key: EncodingKey,
@@ -76,9 +79,16 @@ fn stand_ins() -> Stand {
     let set = json!({"keys": [jwk]}).to_string();
     let jwks =
         Loopback::start(move |_| (200, "application/json", set.clone().into_bytes())).unwrap();
+    let down = Loopback::start(|_| {
+        let body =
+            json!({"type": "error", "error": {"type": "overloaded_error", "message": "down"}});
+        (503, "application/json", body.to_string().into_bytes())
+    })
+    .unwrap();
     Stand {
         fail,
         upstream,
+        down,
         hooks,
         jwks,
         key,
@@ -90,12 +100,9 @@ fn stand_ins() -> Stand {
 fn production_config(s: &Stand) -> String {
     let text =
         std::fs::read_to_string(workspace_root().join("workers/config/production.toml")).unwrap();
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_url = format!("http://127.0.0.1:{}/v1", dead.local_addr().unwrap().port());
-    drop(dead);
     let mut text = text
         .replace("https://api.openai.com/v1", &s.upstream.url("/v1"))
-        .replace("https://api.anthropic.com/v1", &dead_url)
+        .replace("https://api.anthropic.com/v1", &s.down.url("/v1"))
         .replace(
             "[security.turnstile]\n",
             &format!(
@@ -225,7 +232,8 @@ fn chat(w: &Workers, s: &Stand, user: &str, body: &Value) -> HttpResponse {
 }
 
 fn cron(w: &WranglerDev) {
-    let r = get(w.port(), "/__scheduled?cron=*+*+*+*+*", &[]);
+    let r = http_request_with(w.port(), "GET", "/__scheduled?cron=*+*+*+*+*", &[], b"")
+        .unwrap_or_else(|e| panic!("cron: {e}\n{}", w.log_tail()));
     assert_eq!(r.status, 200, "{}", w.log_tail());
 }
 
