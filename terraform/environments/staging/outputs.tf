@@ -17,3 +17,8 @@ output "api_hostname" {
   description = "Hostname of the api Worker."
   value       = module.edge_platform.api_hostname
 }
+
+output "wrangler_route" {
+  description = "The api Worker's route for workers/api/wrangler.toml (wrangler owns it)."
+  value       = module.edge_platform.wrangler_route
+}

@@ -8,8 +8,13 @@ variable "zone_id" {
   type        = string
 }
 
+variable "zone_name" {
+  description = "Domain of the zone, e.g. example.com."
+  type        = string
+}
+
 variable "api_hostname" {
-  description = "Hostname of the api Worker."
+  description = "Hostname of the api Worker, one label under zone_name (Universal SSL covers one level)."
   type        = string
 }
 
@@ -19,7 +24,7 @@ variable "admin_email_domain" {
 }
 
 variable "admin_countries" {
-  description = "Countries admins may connect from."
+  description = "Countries admins may connect from (any one of them admits)."
   type        = list(string)
   default     = ["US"]
 }

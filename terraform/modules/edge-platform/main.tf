@@ -1,7 +1,11 @@
-# The edgeforge platform around the Workers. Ownership follows Cloudflare's
-# guidance: wrangler owns Worker code, bindings, Durable Object migrations
-# and cron triggers (workers/*/wrangler.toml); Terraform owns everything
-# those bindings point at and everything in front of the Workers.
+# The edgeforge platform around the Workers, one instance per environment.
+# Ownership follows Cloudflare's guidance: wrangler owns Worker code,
+# bindings, Durable Object migrations, cron triggers and the Workers route
+# (workers/*/wrangler.toml); Terraform owns everything those bindings point
+# at and everything in front of the Workers. The zone's WAF and rate-limit
+# rulesets are not here: a zone has one entry-point ruleset per phase, so
+# they live in environments/zone (modules/zone-rulesets), applied once per
+# zone for every environment's hostname.
 
 locals {
   prefix = "edgeforge-${var.environment}"
@@ -31,62 +35,19 @@ resource "cloudflare_r2_bucket" "prompts" {
   location   = var.r2_location
 }
 
-# WAF custom rules: a coarse first line in front of the gateway's own
-# tokenising scanner (zt-security), which stays the precise one.
-resource "cloudflare_ruleset" "waf_custom" {
-  zone_id     = var.zone_id
-  name        = "${local.prefix} WAF custom rules"
-  description = "Block obvious SQLi/XSS in the query string; challenge likely bots on the API."
-  kind        = "zone"
-  phase       = "http_request_firewall_custom"
-  rules = [
-    {
-      ref         = "block_sqli_query"
-      description = "SQL injection patterns in the query string"
-      action      = "block"
-      expression  = "(lower(url_decode(http.request.uri.query)) contains \"union select\") or (lower(url_decode(http.request.uri.query)) contains \"' or '1'='1\") or (lower(url_decode(http.request.uri.query)) contains \"sleep(\") or (lower(url_decode(http.request.uri.query)) contains \"information_schema\")"
-      enabled     = true
-    },
-    {
-      ref         = "block_xss_query"
-      description = "Script injection patterns in the query string"
-      action      = "block"
-      expression  = "(lower(url_decode(http.request.uri.query)) contains \"<script\") or (lower(url_decode(http.request.uri.query)) contains \"javascript:\") or (lower(url_decode(http.request.uri.query)) contains \"onerror=\")"
-      enabled     = true
-    },
-    {
-      ref         = "challenge_api_bots"
-      description = "Challenge API requests with a bot score under 30 (Bot Management)"
-      action      = "managed_challenge"
-      expression  = "(http.host eq \"${var.api_hostname}\" and starts_with(http.request.uri.path, \"/v1/\") and cf.bot_management.score lt 30 and not cf.bot_management.verified_bot)"
-      enabled     = true
-    },
+# The admin countries as an OR: Access ORs the rules of an `include` and
+# ANDs the rules of a `require`, so one geo rule per country in the
+# policy's `require` would admit nobody as soon as there are two countries.
+resource "cloudflare_zero_trust_access_group" "admin_countries" {
+  account_id = var.account_id
+  name       = "${local.prefix} admin countries"
+  include = [
+    for c in var.admin_countries : { geo = { country_code = c } }
   ]
 }
 
-resource "cloudflare_ruleset" "rate_limit" {
-  zone_id     = var.zone_id
-  name        = "${local.prefix} rate limits"
-  description = "Per-IP ceiling at the edge; exact per-user limits run in the Worker's Durable Object."
-  kind        = "zone"
-  phase       = "http_ratelimit"
-  rules = [
-    {
-      ref         = "api_per_ip"
-      description = "API requests per client IP per minute"
-      action      = "block"
-      expression  = "(http.host eq \"${var.api_hostname}\" and starts_with(http.request.uri.path, \"/v1/\"))"
-      enabled     = true
-      ratelimit = {
-        characteristics     = ["cf.colo.id", "ip.src"]
-        period              = 60
-        requests_per_period = var.api_rate_limit_per_minute
-        mitigation_timeout  = 60
-      }
-    },
-  ]
-}
-
+# Admins: anyone with an address in the admin domain (include) who also
+# connects from one of the admin countries (require the group above).
 resource "cloudflare_zero_trust_access_policy" "admins" {
   account_id = var.account_id
   name       = "${local.prefix} admins"
@@ -95,13 +56,16 @@ resource "cloudflare_zero_trust_access_policy" "admins" {
     { email_domain = { domain = var.admin_email_domain } },
   ]
   require = [
-    for c in var.admin_countries : { geo = { country_code = c } }
+    { group = { id = cloudflare_zero_trust_access_group.admin_countries.id } },
   ]
   session_duration = "8h"
 }
 
+# Account-scoped like the reusable policy it references (a zone-scoped
+# application referencing account-level policies is not a documented
+# combination).
 resource "cloudflare_zero_trust_access_application" "admin" {
-  zone_id          = var.zone_id
+  account_id       = var.account_id
   name             = "${local.prefix} admin API"
   type             = "self_hosted"
   domain           = "${var.api_hostname}/admin"
@@ -111,7 +75,9 @@ resource "cloudflare_zero_trust_access_application" "admin" {
   ]
 }
 
-# The api hostname is proxied so the Workers route below receives it.
+# The api hostname is proxied so the Workers route declared in
+# workers/api/wrangler.toml receives it. The content is the discard prefix:
+# every request is answered by the Worker, never by an origin.
 resource "cloudflare_dns_record" "api" {
   zone_id = var.zone_id
   name    = var.api_hostname
@@ -119,11 +85,12 @@ resource "cloudflare_dns_record" "api" {
   content = "100::"
   proxied = true
   ttl     = 1
-  comment = "edgeforge ${var.environment} api (served by a Workers route)"
-}
+  comment = "edgeforge ${var.environment} api (served by the Workers route in workers/api/wrangler.toml)"
 
-resource "cloudflare_workers_route" "api" {
-  zone_id = var.zone_id
-  pattern = "${var.api_hostname}/*"
-  script  = var.api_worker_script
+  lifecycle {
+    precondition {
+      condition     = endswith(var.api_hostname, ".${var.zone_name}") && !strcontains(trimsuffix(var.api_hostname, ".${var.zone_name}"), ".")
+      error_message = "api_hostname must be exactly one label under zone_name (api-staging.example.com, not api.staging.example.com): Universal SSL covers the apex and one level of subdomains only."
+    }
+  }
 }

@@ -20,3 +20,11 @@ output "api_hostname" {
   description = "Hostname of the api Worker."
   value       = var.api_hostname
 }
+
+output "wrangler_route" {
+  description = "The api Worker's route for workers/api/wrangler.toml (wrangler owns the route): routes = [{ pattern = ..., zone_name = ... }]."
+  value = {
+    pattern   = "${var.api_hostname}/*"
+    zone_name = var.zone_name
+  }
+}

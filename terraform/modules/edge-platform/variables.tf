@@ -8,6 +8,11 @@ variable "zone_id" {
   type        = string
 }
 
+variable "zone_name" {
+  description = "Domain of that zone, e.g. example.com (api_hostname must be one label under it)."
+  type        = string
+}
+
 variable "environment" {
   description = "staging or production; used in resource names."
   type        = string
@@ -18,12 +23,7 @@ variable "environment" {
 }
 
 variable "api_hostname" {
-  description = "Hostname of the api Worker, e.g. api.example.com."
-  type        = string
-}
-
-variable "api_worker_script" {
-  description = "Name of the api Worker script deployed by wrangler (wrangler owns the code)."
+  description = "Hostname of the api Worker, one label under zone_name (Universal SSL covers one level), e.g. api.example.com or api-staging.example.com."
   type        = string
 }
 
@@ -33,19 +33,21 @@ variable "admin_email_domain" {
 }
 
 variable "admin_countries" {
-  description = "Countries admins may connect from (ISO 3166-1 alpha-2)."
+  description = "Countries admins may connect from (ISO 3166-1 alpha-2); any one of them admits."
   type        = list(string)
   default     = ["US"]
+  validation {
+    condition     = length(var.admin_countries) > 0 && alltrue([for c in var.admin_countries : can(regex("^[A-Z]{2}$", c))])
+    error_message = "admin_countries must list at least one ISO 3166-1 alpha-2 code in upper case, e.g. [\"US\", \"DE\"]."
+  }
 }
 
 variable "r2_location" {
   description = "R2 location hint (wnam, enam, weur, eeur, apac, oc)."
   type        = string
   default     = "weur"
-}
-
-variable "api_rate_limit_per_minute" {
-  description = "Edge rate limit per client IP for /v1/* before requests reach the Worker."
-  type        = number
-  default     = 600
+  validation {
+    condition     = contains(["wnam", "enam", "weur", "eeur", "apac", "oc"], var.r2_location)
+    error_message = "r2_location must be one of wnam, enam, weur, eeur, apac, oc (lower case)."
+  }
 }
