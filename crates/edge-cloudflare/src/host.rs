@@ -110,7 +110,7 @@ fn version_id(env: &Env) -> Option<String> {
 /// The gateway's ports from the standard bindings: `EDGE_KV` (and the
 /// optional `CACHE_KV`, `SECURITY_KV`), the Cache API tier
 /// (`CACHE_API_BASE`),
-/// `EDGE_ANALYTICS`, `EDGE_CACHE_ANALYTICS`, `EDGE_SECURITY`, secrets, and
+/// `EDGE_ANALYTICS`, `EDGE_CACHE_ANALYTICS`, `EDGE_EXPERIMENT_ANALYTICS`, `EDGE_SECURITY`, secrets, and
 /// `rate_limits`.
 #[allow(clippy::arc_with_non_send_sync)] // Workers isolates are single-threaded
 pub fn gateway_ports(
@@ -137,6 +137,7 @@ pub fn gateway_ports(
         ))),
         analytics: dataset(env, "EDGE_ANALYTICS"),
         cache_analytics: dataset(env, "EDGE_CACHE_ANALYTICS"),
+        experiment_analytics: dataset(env, "EDGE_EXPERIMENT_ANALYTICS"),
         security_analytics: dataset(env, "EDGE_SECURITY"),
         http: Arc::new(WorkersFetch),
         clock: Arc::new(WorkersClock::new()),

@@ -7,7 +7,9 @@
 //! | `POST /admin/canary` `{"name","stable","canary"}` | start a rollout |
 //! | `GET /admin/canary/{name}` | state and audit log |
 //! | `POST /admin/canary/{name}/advance` / `rollback` | manual transitions |
+//! | `POST /admin/bluegreen` (a `SwitchPlan`) | pre-switch checks, then a blue-green switch run by the controller |
 //! | `GET /admin/security/events?since_ms&until_ms&kind&min_severity&limit` | the security log |
+//! | `/admin/experiments…` | experiments (see `experiments::admin`) |
 
 use edge_ports::PutOptions;
 use edge_ports::http::Body;
@@ -27,7 +29,7 @@ const MAX_PURGE_DELETES: u64 = 500;
 /// KV key of the GrowthBook payload.
 pub const FEATURES_KEY: &str = "traffic:features";
 
-fn valid_name(s: &str) -> bool {
+pub(crate) fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()
@@ -65,11 +67,17 @@ pub(crate) async fn admin(
         (&Method::PUT, ["features"]) => put_features(gw, &req).await?,
         (&Method::GET, ["features"]) => get_features(gw).await?,
         (&Method::POST, ["canary"]) => canary_start(gw, &req).await?,
+        (&Method::POST, ["bluegreen"]) => {
+            crate::bluegreen::start(gw, &req, &caller.principal.subject).await?
+        }
         (&Method::GET, ["canary", name]) => canary_status(gw, name).await?,
         (&Method::POST, ["canary", name, action @ ("advance" | "rollback")]) => {
             canary_manual(gw, name, action, &caller.principal.subject).await?
         }
         (&Method::GET, ["security", "events"]) => events(gw, &req).await?,
+        (_, ["experiments", ..]) => {
+            crate::experiments::admin::route(gw, &req, &segs, caller).await?
+        }
         _ => {
             return Err(ApiError::not_found(format!(
                 "no admin route {method} {path}"
@@ -147,19 +155,14 @@ async fn purge(gw: &Gateway, req: &Request<Vec<u8>>) -> Result<Response<Body>, A
 }
 
 async fn put_features(gw: &Gateway, req: &Request<Vec<u8>>) -> Result<Response<Body>, ApiError> {
-    let text = std::str::from_utf8(req.body())
-        .map_err(|_| ApiError::bad_request("invalid_utf8", "the payload is not UTF-8"))?;
-    let payload = traffic_split::growthbook::Payload::from_json(text).map_err(|e| {
+    let payload = gw.parse_payload(req.body()).map_err(|e| {
         ApiError::bad_request("invalid_payload", format!("not a GrowthBook payload: {e}"))
     })?;
     gw.inner
         .kv
-        .put(
-            FEATURES_KEY,
-            text.as_bytes().to_vec(),
-            PutOptions::default(),
-        )
+        .put(FEATURES_KEY, req.body().clone(), PutOptions::default())
         .await?;
+    crate::experiments::payload::bump_version(gw).await?;
     Ok(json_response(
         StatusCode::OK,
         &json!({"stored": true, "features": payload.features.len()}),
@@ -185,7 +188,7 @@ struct StartCanary {
     canary: String,
 }
 
-fn store_err(e: traffic_split::Error) -> ApiError {
+pub(crate) fn store_err(e: traffic_split::Error) -> ApiError {
     match e {
         traffic_split::Error::StaleWrite { .. } => ApiError::new(
             StatusCode::CONFLICT,
@@ -275,7 +278,11 @@ async fn canary_manual(
             format!("rollout is {:?}", state.status),
         ));
     }
-    let stages = &gw.inner.cfg.traffic.canary.stages;
+    let stages = &state
+        .plan
+        .as_ref()
+        .unwrap_or(&gw.inner.cfg.traffic.canary)
+        .stages;
     let decision = if action == "rollback" {
         Decision::Rollback(format!("manual rollback by {who}"))
     } else {

@@ -39,8 +39,9 @@ pub(crate) async fn chat(
         return Err(ApiError::unsupported_media_type("application/json"));
     }
     crate::llm_limits::check_json_values(&gw.inner.cfg.limits.chat, req.body())?;
-    let chat: ChatRequest = serde_json::from_slice(req.body())
+    let mut chat: ChatRequest = serde_json::from_slice(req.body())
         .map_err(|e| ApiError::bad_request("invalid_json", format!("invalid request body: {e}")))?;
+    caller.choice.overrides.apply_to(&mut chat);
     if chat.model.trim().is_empty() {
         return Err(ApiError::bad_request(
             "missing_model",
@@ -63,7 +64,11 @@ pub(crate) async fn chat(
     }
     crate::llm_limits::check_chat(&gw.inner.cfg.limits.chat, &chat)?;
 
-    let cache_key_body = cache_body(gw, &req, &chat);
+    let cache_key_body = if caller.choice.overrides.bypass_cache {
+        None
+    } else {
+        cache_body(gw, &req, &chat)
+    };
     let include_usage = chat
         .stream_options
         .as_ref()
@@ -97,6 +102,7 @@ pub(crate) async fn chat(
         continent: ctx.continent.clone(),
         country: ctx.country.clone(),
         deadline_ms: Some(gw.inner.cfg.gateway.deadline_ms),
+        prefer_provider: caller.choice.overrides.provider.clone(),
     };
     let prompt = serde_json::to_value(&chat.messages).unwrap_or_default();
     let outcome = gw

@@ -95,6 +95,8 @@ pub(crate) struct Scope<'r> {
     pub(crate) headers: Vec<(&'static str, String)>,
     /// What the stages learned that the risk score weighs.
     pub(crate) signals: RiskSignals,
+    /// The experiment arms the request was served in.
+    pub(crate) arms: Vec<crate::experiments::apply::Arm>,
 }
 
 /// Signals collected by the stages for the risk score.
@@ -118,6 +120,7 @@ impl<'r> Scope<'r> {
             timings: Timings::default(),
             headers: Vec::new(),
             signals: RiskSignals::default(),
+            arms: Vec::new(),
         }
     }
 }

@@ -154,6 +154,11 @@ impl ApiError {
         self.status
     }
 
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The JSON error response (`{"error":{"message","type","param","code"}}`,
     /// the shape OpenAI SDKs parse).
     pub fn into_response(self) -> Response<Body> {

@@ -42,12 +42,14 @@
 
 mod admin;
 mod alerts;
+mod bluegreen;
 mod chat;
 mod config;
 mod context;
 mod deploy_metrics;
 mod error;
 mod event_log;
+mod experiments;
 mod llm_limits;
 mod models;
 mod path;
@@ -60,10 +62,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-pub use config::{ConfigError, Environment, GatewayConfig, LlmLimits};
+pub use config::{
+    ActionBinding, ActionKind, ConfigError, Environment, ExperimentsSection, GatewayConfig,
+    LlmLimits,
+};
 pub use context::{CollectTasks, RequestContext, Task, WaitUntil};
 pub use deploy_metrics::{DeploymentCounts, DeploymentMetrics};
 pub use error::ApiError;
+pub use experiments::{ArmReport, AuditEntry, ExperimentReport, ExperimentStatus, ExperimentStep};
 pub use ports::GatewayPorts;
 pub use routes::ROUTES;
 pub use slo_tick::{ALERT_STATE_KEY, DeploymentSlo, SloTick};
@@ -108,6 +114,14 @@ pub(crate) struct Inner {
     pub(crate) keyring: Option<zt_security::envelope::Keyring>,
     /// `/v1/models`'s list, rendered once.
     pub(crate) models: models::ModelCatalog,
+    /// The GrowthBook payload with experiments compiled in, per isolate.
+    pub(crate) experiments: experiments::payload::PayloadCache,
+    /// Exposures this isolate already reported.
+    pub(crate) exposures: experiments::apply::ExposureDedup,
+    /// Per-arm request metrics.
+    pub(crate) arm_metrics: experiments::arms::ArmMetrics,
+    /// Exposure data points.
+    pub(crate) experiment_analytics: SharedSink,
     rollout: RefCell<Option<(u64, Option<CanaryState>)>>,
     seq: std::cell::Cell<u64>,
 }
@@ -131,7 +145,8 @@ impl std::fmt::Debug for Gateway {
 pub(crate) struct Caller {
     pub(crate) principal: zt_security::jwt::Principal,
     pub(crate) deployment: String,
-    pub(crate) variant: Option<String>,
+    /// What flags and experiments decided.
+    pub(crate) choice: experiments::apply::Choice,
 }
 
 impl Gateway {
@@ -163,6 +178,7 @@ impl Gateway {
         }
         .map_err(|e| ConfigError::at("cache", e))?;
         let keyring = event_log::keyring(&cfg, &ports)?;
+        let writer = format!("{:016x}", ports.random.next_u64().unwrap_or_default());
         let events = event_log::event_log(&cfg, &ports, &security, keyring.clone())?;
         Ok(Self {
             inner: Rc::new(Inner {
@@ -178,9 +194,16 @@ impl Gateway {
                 deploy_metrics: DeploymentMetrics::new(
                     ports.kv.clone(),
                     ports.clock.clone(),
-                    format!("{:016x}", ports.random.next_u64().unwrap_or_default()),
+                    writer.clone(),
                     cfg.traffic.metrics_flush_ms,
                 ),
+                experiments: Default::default(),
+                exposures: Default::default(),
+                arm_metrics: experiments::arms::ArmMetrics::new(
+                    writer,
+                    cfg.experiments.metrics_flush_ms,
+                ),
+                experiment_analytics: ports.experiment_analytics.clone(),
                 security,
                 models: models::ModelCatalog::new(&router),
                 router,
@@ -351,6 +374,7 @@ impl Gateway {
         let Scope {
             mut timings,
             headers: extra,
+            arms,
             ..
         } = scope;
         timings.push("total", inner.clock.now_ms().saturating_sub(started));
@@ -377,6 +401,7 @@ impl Gateway {
         self.cors(h, origin.as_deref());
         self.record_request(route, resp.headers(), status, started, &ctx);
         self.record_deployment(route, resp.headers(), status, started, bg);
+        self.record_arms(&arms, resp.headers(), status, started, bg);
         self.flush_event_summaries(bg);
         resp
     }
@@ -480,9 +505,11 @@ impl Gateway {
         scope
             .headers
             .push(("x-deployment", caller.deployment.clone()));
-        if let Some(v) = &caller.variant {
-            scope.headers.push(("x-variant", v.clone()));
+        if let Some(v) = caller.choice.variant_label() {
+            scope.headers.push(("x-variant", v));
         }
+        scope.headers.extend(caller.choice.headers());
+        scope.arms = caller.choice.arms;
         resp
     }
 

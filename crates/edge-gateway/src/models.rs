@@ -24,6 +24,8 @@ pub const MODELS_CACHE_POLICY: &str = "models";
 pub(crate) struct ModelCatalog {
     body: Vec<u8>,
     etag: String,
+    /// Every model name the router serves.
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -61,7 +63,8 @@ impl ModelCatalog {
         let body = serde_json::to_vec(&list).unwrap_or_default();
         let digest = Sha256::digest(&body);
         let etag = format!("\"{}\"", edge_ports::hex::encode(&digest[..16]));
-        Self { body, etag }
+        let names = seen.keys().cloned().collect();
+        Self { body, etag, names }
     }
 }
 

@@ -29,6 +29,9 @@ pub struct GatewayPorts {
     /// Cache lookup data points, a stream of their own so they are never
     /// counted as requests (`EDGE_CACHE_ANALYTICS` on Workers).
     pub cache_analytics: Arc<dyn AnalyticsSink>,
+    /// Experiment exposure data points: one per (user, experiment,
+    /// variant) per isolate (`EDGE_EXPERIMENT_ANALYTICS` on Workers).
+    pub experiment_analytics: Arc<dyn AnalyticsSink>,
     /// Security event data points (a separate dataset).
     pub security_analytics: Arc<dyn AnalyticsSink>,
     /// Outbound HTTP (providers, JWKS).
@@ -75,6 +78,7 @@ impl GatewayPorts {
             local_cache: Some(Arc::new(MemoryLocalCache::new(clock.clone(), 8 << 20))),
             analytics: Arc::new(MemoryAnalytics::new()),
             cache_analytics: Arc::new(MemoryAnalytics::new()),
+            experiment_analytics: Arc::new(MemoryAnalytics::new()),
             security_analytics: Arc::new(MemoryAnalytics::new()),
             http: Arc::new(llm_router::MockProvider),
             rate_limits: Arc::new(MemoryStore::new(clock_arc.clone())),

@@ -17,6 +17,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/models"),
     ("POST", "/v1/chat/completions"),
     ("GET", "/api/prompts/templates/{id}"),
+    ("POST", "/v1/feedback"),
     ("POST", "/admin/cache/purge"),
     ("GET", "/admin/features"),
     ("PUT", "/admin/features"),
@@ -24,7 +25,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/canary/{name}"),
     ("POST", "/admin/canary/{name}/advance"),
     ("POST", "/admin/canary/{name}/rollback"),
+    ("POST", "/admin/bluegreen"),
     ("GET", "/admin/security/events"),
+    ("POST", "/admin/experiments"),
+    ("GET", "/admin/experiments"),
+    ("GET", "/admin/experiments/{key}"),
+    ("DELETE", "/admin/experiments/{key}"),
+    ("POST", "/admin/experiments/{key}/stop"),
 ];
 
 /// An LLM route: its name (metrics, config) and the top-level body fields
@@ -59,6 +66,7 @@ pub(crate) fn route_name(path: &str) -> &'static str {
         "/status" => "status",
         "/v1/models" => "models",
         "/v1/chat/completions" => "chat",
+        "/v1/feedback" => "feedback",
         p if p.starts_with(TEMPLATES_PREFIX) => "templates",
         p if p == "/admin" || p.starts_with("/admin/") => "admin",
         _ => "unmatched",
@@ -77,6 +85,9 @@ pub(crate) async fn dispatch(
     match (method, path.as_str()) {
         (Method::POST, "/v1/chat/completions") => crate::chat::chat(gw, req, ctx, caller, bg).await,
         (Method::GET, "/v1/models") => crate::models::models(gw, &req, ctx, bg).await,
+        (Method::POST, "/v1/feedback") => {
+            crate::experiments::admin::feedback(gw, &req, caller, bg).await
+        }
         (Method::GET | Method::HEAD, "/status") => status(gw, req.uri().query()).await,
         (Method::GET | Method::HEAD, p) if p.starts_with(TEMPLATES_PREFIX) => {
             template(gw, &req, ctx, caller, bg).await
@@ -111,8 +122,24 @@ async fn template(
     if id.is_empty() || id.contains('/') {
         return Err(ApiError::not_found("no such template"));
     }
-    let template = gw.inner.cfg.templates.get(&id).cloned();
+    // An experiment's template version, when the config has that version.
+    let versioned = caller
+        .choice
+        .overrides
+        .template_version
+        .as_ref()
+        .map(|v| format!("{id}@{v}"))
+        .filter(|k| gw.inner.cfg.templates.contains_key(k));
+    let template = gw
+        .inner
+        .cfg
+        .templates
+        .get(versioned.as_deref().unwrap_or(&id))
+        .cloned();
     let mut creq = CacheRequest::from_http(req);
+    if let Some(v) = &versioned {
+        creq = creq.variant(v);
+    }
     creq.country = ctx.country.as_deref();
     creq.continent = ctx.continent.as_deref();
     if caller.principal.is_authenticated() {

@@ -63,7 +63,10 @@ fn every_route_is_covered_by_the_policy_and_dispatched() {
     )
     .unwrap();
     for (method, path) in ROUTES {
-        let uri = path.replace("{id}", "greeting").replace("{name}", "r1");
+        let uri = path
+            .replace("{id}", "greeting")
+            .replace("{name}", "r1")
+            .replace("{key}", "k1");
         let body = if *method == "GET" {
             Vec::new()
         } else {

@@ -32,3 +32,19 @@ pub fn digit(c: u8) -> Option<u8> {
         _ => None,
     }
 }
+
+/// Hex text (either case) as bytes; `None` on an odd length or a non-digit.
+///
+/// ```
+/// assert_eq!(edge_ports::hex::decode("0fA0"), Some(vec![0x0f, 0xa0]));
+/// assert_eq!(edge_ports::hex::decode("0g"), None);
+/// ```
+pub fn decode(text: &str) -> Option<Vec<u8>> {
+    let b = text.as_bytes();
+    if !b.len().is_multiple_of(2) {
+        return None;
+    }
+    b.chunks_exact(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
+}

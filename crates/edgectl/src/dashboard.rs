@@ -96,6 +96,7 @@ pub async fn data(gw: &Gateway, stores: &ThreadStores, now_ms: u64) -> serde_jso
         "top_regions": view.top_regions,
         "provider_traffic": provider_traffic,
         "rollout": gw.rollout_state().await,
+        "experiments": gw.experiment_summaries().await,
     })
 }
 

@@ -229,6 +229,7 @@ pub fn ports(
     let kv = SqliteKv::new(open(db)?, clock.clone());
     let analytics = Arc::new(writer.sink(open(db)?, clock.clone(), "requests"));
     let cache_analytics = Arc::new(writer.sink(open(db)?, clock.clone(), "cache"));
+    let experiment_analytics = Arc::new(writer.sink(open(db)?, clock.clone(), "exposures"));
     let security = Arc::new(writer.sink(open(db)?, clock.clone(), "security"));
     let ports = GatewayPorts {
         kv: Arc::new(kv),
@@ -237,6 +238,7 @@ pub fn ports(
         local_cache,
         analytics: analytics.clone(),
         cache_analytics,
+        experiment_analytics,
         security_analytics: security.clone(),
         http: Arc::new(HyperClient::new()?),
         clock,

@@ -16,6 +16,7 @@
 
 pub mod client;
 mod dashboard;
+pub mod experiment;
 pub mod host;
 pub mod log;
 pub mod server;

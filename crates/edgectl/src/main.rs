@@ -52,6 +52,10 @@ enum Command {
         /// The GrowthBook payload (JSON file).
         #[arg(long)]
         features: PathBuf,
+        /// The code units the bucketing hash consumes. utf16 matches GrowthBook's
+        /// JavaScript and Python SDKs; utf8 differs from them for non-ASCII ids.
+        #[arg(long, value_enum, default_value_t = edgectl::tools::HashEncodingArg::Utf16)]
+        hash_encoding: edgectl::tools::HashEncodingArg,
     },
     /// JWT tools.
     Jwt {
@@ -71,6 +75,11 @@ enum Command {
     Slo {
         #[command(subcommand)]
         command: SloCommand,
+    },
+    /// Experiments run by the gateway.
+    Experiment {
+        #[command(subcommand)]
+        command: ExperimentCommand,
     },
     /// Run the loopback mock provider.
     MockUpstream {
@@ -190,6 +199,25 @@ enum SloCommand {
         /// embedded example's).
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExperimentCommand {
+    /// Per-arm counts, rates, intervals, SRM p-value, verdict and audit
+    /// log of one experiment, from the local store.
+    Report {
+        /// The experiment key.
+        key: String,
+        /// Directory of the SQLite database.
+        #[arg(long, default_value = ".edgeforge")]
+        data_dir: PathBuf,
+        /// Gateway config the server runs (default: the embedded example).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -429,8 +457,10 @@ fn main() -> ExitCode {
             user,
             attrs,
             features,
-        } => read_file(&features)
-            .and_then(|text| edgectl::tools::assign(&text, &experiment, &user, &attrs)),
+            hash_encoding,
+        } => read_file(&features).and_then(|text| {
+            edgectl::tools::assign(&text, &experiment, &user, &attrs, hash_encoding)
+        }),
         Command::Jwt {
             command:
                 JwtCommand::Verify {
@@ -475,6 +505,26 @@ fn main() -> ExitCode {
             )
             .and_then(|cfg| {
                 edgectl::tools::slo_report(&data_dir.join("edgeforge.sqlite3"), &cfg.slo)
+            }),
+        Command::Experiment {
+            command:
+                ExperimentCommand::Report {
+                    key,
+                    data_dir,
+                    config,
+                    json,
+                },
+        } => config
+            .as_ref()
+            .map_or_else(
+                || {
+                    GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG)
+                        .map_err(|e| e.to_string())
+                },
+                load_config,
+            )
+            .and_then(|cfg| {
+                edgectl::experiment::report(&data_dir.join("edgeforge.sqlite3"), cfg, &key, json)
             }),
         Command::MockUpstream {
             port,

@@ -380,6 +380,9 @@ async fn thread_main(
 }
 
 async fn background(gw: Gateway, every: Duration, mut stop: watch::Receiver<bool>) {
+    if let Some(w) = gw.config().experiments.warning() {
+        crate::log::warn(w, &[]);
+    }
     loop {
         let _ = gw.probe_providers().await;
         match gw.slo_tick().await {
@@ -397,6 +400,20 @@ async fn background(gw: Gateway, every: Duration, mut stop: watch::Receiver<bool
             && let Err(e) = gw.canary_tick().await
         {
             crate::log::warn("canary step failed", &[("error", e.to_string())]);
+        }
+        match gw.experiment_tick().await {
+            Ok(steps) => {
+                for step in steps.iter().filter(|s| s.action.is_some()) {
+                    crate::log::warn(
+                        "experiment action",
+                        &[
+                            ("experiment", step.experiment.clone()),
+                            ("step", serde_json::to_string(step).unwrap_or_default()),
+                        ],
+                    );
+                }
+            }
+            Err(e) => crate::log::warn("experiment step failed", &[("error", e.to_string())]),
         }
         tokio::select! {
             _ = stop.changed() => return,

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use edge_waf::{Input, InputKind, ThreatScanner};
 use serde_json::{Value, json};
+use traffic_split::growthbook::{self, HashEncoding};
 use zt_security::envelope::{Context, Keyring, KeyringFile};
 use zt_security::jwt::{Algorithm, JwtConfig, VerificationKey, Verifier};
 
@@ -64,9 +65,55 @@ pub fn scan(
     Ok(())
 }
 
+/// The hash encoding `edgectl assign` buckets with (`--hash-encoding`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum HashEncodingArg {
+    /// UTF-16 code units, like GrowthBook's JavaScript and Python SDKs (the default).
+    #[default]
+    #[value(name = "utf16")]
+    Utf16,
+    /// UTF-8 bytes: differs from those SDKs for ids with non-ASCII characters.
+    #[value(name = "utf8")]
+    Utf8,
+}
+
+impl From<HashEncodingArg> for HashEncoding {
+    fn from(arg: HashEncodingArg) -> Self {
+        match arg {
+            HashEncodingArg::Utf16 => Self::Utf16,
+            HashEncodingArg::Utf8 => Self::Utf8,
+        }
+    }
+}
+
+/// The stderr line `edgectl assign --hash-encoding utf8` prints.
+pub const UTF8_HASH_WARNING: &str = "edgectl: warning: --hash-encoding utf8 differs from GrowthBook's JavaScript and Python SDKs for non-ASCII ids";
+
 /// `edgectl assign`: the feature's value for a user, and why.
-pub fn assign(payload: &str, key: &str, user: &str, attrs: &[String]) -> Result<(), String> {
-    let payload = traffic_split::growthbook::Payload::from_json(payload)
+pub fn assign(
+    payload: &str,
+    key: &str,
+    user: &str,
+    attrs: &[String],
+    encoding: HashEncodingArg,
+) -> Result<(), String> {
+    if encoding == HashEncodingArg::Utf8 {
+        eprintln!("{UTF8_HASH_WARNING}");
+    }
+    let out = assignment(payload, key, user, attrs, encoding.into())?;
+    println!("{out}");
+    Ok(())
+}
+
+/// What `edgectl assign` prints, as JSON.
+fn assignment(
+    payload: &str,
+    key: &str,
+    user: &str,
+    attrs: &[String],
+    encoding: HashEncoding,
+) -> Result<Value, String> {
+    let payload = growthbook::Payload::from_json(payload)
         .map_err(|e| format!("not a GrowthBook payload: {e}"))?;
     if !payload.features.contains_key(key) {
         return Err(format!("no feature or experiment {key:?} in the payload"));
@@ -80,10 +127,11 @@ pub fn assign(payload: &str, key: &str, user: &str, attrs: &[String]) -> Result<
         let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
         attributes.insert(k.to_owned(), value);
     }
-    let user_ctx =
-        traffic_split::growthbook::UserContext::with_attributes(Value::Object(attributes));
-    let r = traffic_split::growthbook::eval_feature(&payload, &user_ctx, key);
-    let out = json!({
+    let user_ctx = growthbook::UserContext::with_attributes(Value::Object(attributes));
+    let r = growthbook::Evaluator::new(&payload, &user_ctx)
+        .with_hash_encoding(encoding)
+        .eval_feature(key);
+    Ok(json!({
         "feature": key,
         "value": r.value,
         "source": r.source,
@@ -91,9 +139,7 @@ pub fn assign(payload: &str, key: &str, user: &str, attrs: &[String]) -> Result<
         "variation": r.experiment_result.as_ref().map(|e| e.variation_id),
         "in_experiment": r.experiment_result.as_ref().map(|e| e.in_experiment),
         "hash_attribute": r.experiment_result.as_ref().map(|e| e.hash_attribute.clone()),
-    });
-    println!("{out}");
-    Ok(())
+    }))
 }
 
 /// `edgectl jwt verify` against a JWKS document.
@@ -263,4 +309,63 @@ pub fn mock_upstream(
         .await
         .map_err(|e| e.to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAYLOAD: &str = r#"{"features":{"f":{"defaultValue":0,"rules":[
+        {"key":"exp","variations":[0,1,2,3],"hashVersion":2}]}}}"#;
+
+    fn variation(user: &str, encoding: HashEncodingArg) -> Value {
+        assignment(PAYLOAD, "f", user, &[], encoding.into()).unwrap()["variation"].clone()
+    }
+
+    #[test]
+    fn assign_defaults_to_utf16_and_utf8_differs_only_for_non_ascii() {
+        assert_eq!(HashEncodingArg::default(), HashEncodingArg::Utf16);
+        assert_eq!(
+            HashEncoding::from(HashEncodingArg::default()),
+            HashEncoding::default()
+        );
+        for id in ["user-1", "user-2", "abc", "42"] {
+            assert_eq!(
+                variation(id, HashEncodingArg::Utf16),
+                variation(id, HashEncodingArg::Utf8),
+                "{id}"
+            );
+        }
+        let non_ascii = [
+            "zoë",
+            "José",
+            "Łukasz",
+            "田中",
+            "ユーザー",
+            "🚀",
+            "Дмитрий",
+            "محمد",
+        ];
+        let differ = non_ascii
+            .iter()
+            .filter(|id| {
+                variation(id, HashEncodingArg::Utf16) != variation(id, HashEncodingArg::Utf8)
+            })
+            .count();
+        assert!(differ > 0, "UTF-8 and UTF-16 agree on every non-ASCII id");
+    }
+
+    #[test]
+    fn hash_encoding_values_parse_from_the_command_line() {
+        use clap::ValueEnum;
+        assert_eq!(
+            HashEncodingArg::from_str("utf16", false),
+            Ok(HashEncodingArg::Utf16)
+        );
+        assert_eq!(
+            HashEncodingArg::from_str("utf8", false),
+            Ok(HashEncodingArg::Utf8)
+        );
+        assert!(HashEncodingArg::from_str("latin1", false).is_err());
+    }
 }

@@ -48,6 +48,9 @@ pub struct RequestContext {
     pub country: Option<String>,
     /// Budget for the whole request in ms (default: the config's deadline).
     pub deadline_ms: Option<u64>,
+    /// A provider to try first when it can serve the model (an experiment
+    /// arm's route); the rest of the ranking stays as fallbacks.
+    pub prefer_provider: Option<String>,
 }
 
 /// A successful answer.
@@ -261,6 +264,12 @@ impl Router {
         }
         if ranked.is_empty() {
             return Err(RouterError::UnknownModel(req.model.clone()));
+        }
+        if let Some(first) = ctx.prefer_provider.as_deref()
+            && let Some(i) = ranked.iter().position(|c| c.provider.name == first)
+        {
+            let preferred = ranked.remove(i);
+            ranked.insert(0, preferred);
         }
         let decision: Vec<String> = ranked.iter().map(select::Candidate::reason).collect();
         let mut attempts = Vec::new();

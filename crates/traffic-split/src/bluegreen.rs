@@ -1,12 +1,26 @@
-//! Blue-green switches: pre-switch checks, instant or gradual cut-over,
-//! post-switch validation and automatic rollback with a report.
+//! Blue-green switches: pre-switch checks, then an instant or gradual
+//! cut-over that the canary controller runs like any rollout — each step
+//! held for `step_ms` and judged on green's own metrics, with automatic
+//! rollback to blue and an audit entry per transition (the report).
+//!
+//! ```
+//! use traffic_split::bluegreen::{SwitchPlan, SwitchStrategy};
+//!
+//! let plan: SwitchPlan = serde_json::from_value(serde_json::json!({
+//!     "blue": "v1", "green": "v2", "health_url": "https://green.example/health",
+//!     "strategy": {"kind": "gradual", "steps": [10, 50, 100]},
+//!     "max_error_rate": 0.01, "max_p95_ms": 500
+//! })).unwrap();
+//! let stages = plan.stages().unwrap();
+//! assert_eq!(stages.stages.iter().map(|s| s.percent).collect::<Vec<_>>(), [10.0, 50.0, 100.0]);
+//! ```
 
 use std::time::Duration;
 
 use edge_ports::http::{HttpClient, SendOptions};
 use serde::{Deserialize, Serialize};
 
-use crate::canary::StageMetrics;
+use crate::canary::{CanaryConfig, Stage};
 
 /// One smoke request through the HTTP port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +48,7 @@ pub enum SwitchStrategy {
 
 /// A blue → green switch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SwitchPlan {
     /// The live deployment.
     pub blue: String,
@@ -42,6 +57,7 @@ pub struct SwitchPlan {
     /// Green's health URL (must answer 2xx).
     pub health_url: String,
     /// Smoke requests that must pass before switching.
+    #[serde(default)]
     pub smoke: Vec<SmokeRequest>,
     /// Instant or gradual.
     pub strategy: SwitchStrategy,
@@ -49,10 +65,55 @@ pub struct SwitchPlan {
     pub max_error_rate: f64,
     /// Roll back when green's p95 exceeds this after a step, ms.
     pub max_p95_ms: f64,
+    /// How long each step (the instant switch's 100% included) is
+    /// validated before the next, ms.
+    #[serde(default = "default_step_ms")]
+    pub step_ms: u64,
+    /// Requests green must serve in a step before it is judged healthy.
+    #[serde(default = "default_min_requests")]
+    pub min_requests: u64,
+}
+
+fn default_step_ms() -> u64 {
+    5 * 60_000
+}
+
+fn default_min_requests() -> u64 {
+    100
+}
+
+impl SwitchPlan {
+    /// The rollout the controller runs: one stage per step (instant: a
+    /// single 100% stage), each guarded by the plan's limits.
+    pub fn stages(&self) -> Result<CanaryConfig, crate::Error> {
+        let steps = match &self.strategy {
+            SwitchStrategy::Instant => vec![100.0],
+            SwitchStrategy::Gradual { steps } => steps.clone(),
+        };
+        let plan = CanaryConfig {
+            stages: steps
+                .iter()
+                .map(|&percent| Stage {
+                    percent,
+                    min_duration_ms: self.step_ms,
+                    max_error_rate: self.max_error_rate,
+                    max_p95_ms: self.max_p95_ms,
+                    min_requests: self.min_requests,
+                })
+                .collect(),
+        };
+        plan.validate()?;
+        if self.blue == self.green || self.blue.is_empty() || self.green.is_empty() {
+            return Err(crate::Error::Config(
+                "blue and green must be two different deployments".into(),
+            ));
+        }
+        Ok(plan)
+    }
 }
 
 /// One check's outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     /// What was checked.
     pub name: String,
@@ -60,31 +121,6 @@ pub struct Check {
     pub ok: bool,
     /// Status or error.
     pub detail: String,
-}
-
-/// The result of running a plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SwitchReport {
-    /// Pre-switch checks.
-    pub checks: Vec<Check>,
-    /// Green's share after each step that was applied.
-    pub steps: Vec<f64>,
-    /// Where traffic ended: green's share.
-    pub final_green_percent: f64,
-    /// Whether the switch was rolled back (or never started).
-    pub rolled_back: bool,
-    /// Why it stopped, if it did.
-    pub reason: Option<String>,
-}
-
-/// Applies traffic weights and reads green's metrics (the controller wires
-/// these to its state store and to slo-metrics).
-#[async_trait::async_trait(?Send)]
-pub trait SwitchTarget {
-    /// Sends `green_percent` of traffic to green.
-    async fn set_green_percent(&self, green_percent: f64) -> Result<(), crate::Error>;
-    /// Green's metrics since the last step.
-    async fn green_metrics(&self) -> Result<StageMetrics, crate::Error>;
 }
 
 /// Runs the pre-switch checks: green's health, then every smoke request.
@@ -142,73 +178,4 @@ pub async fn pre_switch_checks(plan: &SwitchPlan, http: &dyn HttpClient) -> Vec<
         checks.push(c);
     }
     checks
-}
-
-/// Runs a plan: checks, then steps with validation after each; any failure
-/// returns all traffic to blue and says why.
-pub async fn run(
-    plan: &SwitchPlan,
-    http: &dyn HttpClient,
-    target: &dyn SwitchTarget,
-) -> Result<SwitchReport, crate::Error> {
-    let checks = pre_switch_checks(plan, http).await;
-    if let Some(failed) = checks.iter().find(|c| !c.ok) {
-        let reason = Some(format!(
-            "pre-switch check failed: {}: {}",
-            failed.name, failed.detail
-        ));
-        return Ok(SwitchReport {
-            checks,
-            steps: Vec::new(),
-            final_green_percent: 0.0,
-            rolled_back: true,
-            reason,
-        });
-    }
-    let steps = match &plan.strategy {
-        SwitchStrategy::Instant => vec![100.0],
-        SwitchStrategy::Gradual { steps } => steps.clone(),
-    };
-    let mut applied = Vec::new();
-    for pct in steps {
-        target.set_green_percent(pct).await?;
-        applied.push(pct);
-        let m = target.green_metrics().await?;
-        let err = if m.requests == 0 {
-            0.0
-        } else {
-            m.errors as f64 / m.requests as f64
-        };
-        let breach = if err > plan.max_error_rate {
-            Some(format!(
-                "green error rate {:.2}% > {:.2}% at {pct}%",
-                err * 100.0,
-                plan.max_error_rate * 100.0
-            ))
-        } else if m.p95_ms > plan.max_p95_ms {
-            Some(format!(
-                "green p95 {:.0} ms > {:.0} ms at {pct}%",
-                m.p95_ms, plan.max_p95_ms
-            ))
-        } else {
-            None
-        };
-        if let Some(reason) = breach {
-            target.set_green_percent(0.0).await?;
-            return Ok(SwitchReport {
-                checks,
-                steps: applied,
-                final_green_percent: 0.0,
-                rolled_back: true,
-                reason: Some(reason),
-            });
-        }
-    }
-    Ok(SwitchReport {
-        checks,
-        steps: applied,
-        final_green_percent: 100.0,
-        rolled_back: false,
-        reason: None,
-    })
 }

@@ -115,6 +115,10 @@ pub struct CanaryState {
     pub status: Status,
     /// Incremented on every write; a writer holding an older version is stale.
     pub version: u64,
+    /// This rollout's own stages (a blue-green switch's steps); `None`:
+    /// the controller's configured plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<CanaryConfig>,
 }
 
 impl CanaryState {
@@ -129,7 +133,21 @@ impl CanaryState {
             stage_started_ms: now_ms,
             status: Status::Running,
             version: 1,
+            plan: None,
         }
+    }
+
+    /// A rollout that follows its own `plan` (a blue-green switch).
+    pub fn start_with_plan(
+        name: &str,
+        stable: &str,
+        canary: &str,
+        plan: CanaryConfig,
+        now_ms: u64,
+    ) -> Self {
+        let mut state = Self::start(name, stable, canary, &plan, now_ms);
+        state.plan = Some(plan);
+        state
     }
 
     /// The deployment serving `unit` (user id or hashed fingerprint).
@@ -425,7 +443,7 @@ pub async fn tick(
     let m = metrics
         .canary_metrics(&state.canary, state.stage_started_ms)
         .await?;
-    let decision = evaluate(cfg, &state, &m, now_ms);
+    let decision = evaluate(state.plan.as_ref().unwrap_or(cfg), &state, &m, now_ms);
     if let Some((next, entry)) = apply(&state, &decision, m, now_ms) {
         store.save(&next, state.version).await?;
         store.audit(name, &entry).await?;

@@ -12,6 +12,8 @@
 //!   cut-over, validation and automatic rollback.
 //! - [`stats`]: z-test, Welch's t-test, sample-ratio mismatch, and an mSPRT
 //!   sequential test that stays valid under repeated peeking.
+//! - [`verdict`]: the experiment loop's judgement (win, lose, roll back an
+//!   arm, sample-ratio mismatch) from cumulative per-arm observations.
 //! - [`decision`]: the per-request routing decision, as headers.
 //! - [`gradual`]: Cloudflare gradual deployments (Workers Versions/Deployments API).
 //!
@@ -41,6 +43,7 @@ pub mod gradual;
 pub mod growthbook;
 mod hashing;
 pub mod stats;
+pub mod verdict;
 
 pub use error::Error;
 pub use hashing::sticky_bucket;

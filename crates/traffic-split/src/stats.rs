@@ -281,6 +281,30 @@ pub fn srm(observed: &[u64], weights: &[f64]) -> Option<Srm> {
     })
 }
 
+/// An always-valid sample-ratio check (Lindon & Malek 2022, "Anytime-valid
+/// inference for multinomial count data"): the Bayes factor of a
+/// Dirichlet(100·w) mixture against the intended weights `w`, as a p-value
+/// `min(1, 1/BF)`. Unlike [`srm`]'s χ² test, checking it after every batch
+/// keeps the false-alarm rate at the level; keep the running minimum.
+pub fn srm_sequential(observed: &[u64], weights: &[f64]) -> Option<f64> {
+    if observed.len() < 2 || observed.len() != weights.len() {
+        return None;
+    }
+    let wsum: f64 = weights.iter().sum();
+    if wsum <= 0.0 || weights.iter().any(|w| *w <= 0.0 || !w.is_finite()) {
+        return None;
+    }
+    let n: f64 = observed.iter().map(|o| *o as f64).sum();
+    let alpha: Vec<f64> = weights.iter().map(|w| 100.0 * w / wsum).collect();
+    let a0: f64 = alpha.iter().sum();
+    let mut ln_bf = ln_gamma(a0) - ln_gamma(a0 + n);
+    for ((o, a), w) in observed.iter().zip(&alpha).zip(weights) {
+        let x = *o as f64;
+        ln_bf += ln_gamma(a + x) - ln_gamma(*a) - x * (w / wsum).ln();
+    }
+    Some((-ln_bf).exp().min(1.0))
+}
+
 /// Mixture sequential probability ratio test (Johari, Pekelis & Walsh 2017)
 /// for the difference of two proportions, with a normal mixing distribution
 /// N(0, τ²) over the effect. Its p-value is *always valid*: checking after
@@ -309,14 +333,37 @@ impl Msprt {
             return self.p_value;
         }
         let (pc, pt) = (x_c as f64 / n_c as f64, x_t as f64 / n_t as f64);
+        self.update_means(
+            Summary {
+                n: n_c as f64,
+                mean: pc,
+                variance: pc * (1.0 - pc),
+            },
+            Summary {
+                n: n_t as f64,
+                mean: pt,
+                variance: pt * (1.0 - pt),
+            },
+        )
+    }
+
+    /// Updates with the cumulative summaries of a numeric metric (the
+    /// difference of means, normal approximation); returns the always-valid
+    /// p-value. [`Msprt::update`] is the Bernoulli case.
+    pub fn update_means(&mut self, control: Summary, treatment: Summary) -> f64 {
+        if control.n < 1.0 || treatment.n < 1.0 {
+            return self.p_value;
+        }
         // Variance of the difference estimate, floored so degenerate early
         // samples (all 0 or all 1) cannot produce an infinite ratio.
-        let v = (pc * (1.0 - pc) / n_c as f64 + pt * (1.0 - pt) / n_t as f64).max(1e-12);
-        let theta = pt - pc;
+        let v = (control.variance / control.n + treatment.variance / treatment.n).max(1e-12);
+        let theta = treatment.mean - control.mean;
         let ln_lambda = 0.5 * (v / (v + self.tau2)).ln()
             + theta * theta * self.tau2 / (2.0 * v * (v + self.tau2));
         let p = (-ln_lambda).exp().min(1.0);
-        self.p_value = self.p_value.min(p);
+        if p.is_finite() {
+            self.p_value = self.p_value.min(p);
+        }
         self.p_value
     }
 
@@ -324,67 +371,6 @@ impl Msprt {
     pub fn significant(&self, alpha: f64) -> bool {
         self.p_value < alpha
     }
-}
-
-/// Why an experiment should stop.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum StopReason {
-    /// The sequential test is significant at α and the minimum sample is reached.
-    Significant {
-        /// The always-valid p-value.
-        p_value: f64,
-    },
-    /// The treatment's error rate exceeds the safeguard.
-    ErrorRate {
-        /// Observed treatment error rate.
-        observed: f64,
-    },
-    /// Assignment is broken: sample-ratio mismatch.
-    SampleRatioMismatch {
-        /// The χ² p-value.
-        p_value: f64,
-    },
-}
-
-/// Safeguards for auto-stopping.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Safeguards {
-    /// Significance level α.
-    pub alpha: f64,
-    /// No significance stop before each arm has this many units.
-    pub min_sample_per_arm: u64,
-    /// Stop when the treatment's error rate exceeds this.
-    pub max_error_rate: f64,
-}
-
-/// Decides whether to stop, given cumulative counts.
-#[allow(clippy::too_many_arguments)]
-pub fn should_stop(
-    g: &Safeguards,
-    test: &mut Msprt,
-    conv_c: u64,
-    n_c: u64,
-    conv_t: u64,
-    n_t: u64,
-    errors_t: u64,
-    weights: (f64, f64),
-) -> Option<StopReason> {
-    if n_t > 0 && n_t >= g.min_sample_per_arm.min(100) {
-        let observed = errors_t as f64 / n_t as f64;
-        if observed > g.max_error_rate {
-            return Some(StopReason::ErrorRate { observed });
-        }
-    }
-    if let Some(s) = srm(&[n_c, n_t], &[weights.0, weights.1])
-        && s.mismatch
-    {
-        return Some(StopReason::SampleRatioMismatch { p_value: s.p_value });
-    }
-    let p = test.update(conv_c, n_c, conv_t, n_t);
-    if n_c >= g.min_sample_per_arm && n_t >= g.min_sample_per_arm && p < g.alpha {
-        return Some(StopReason::Significant { p_value: p });
-    }
-    None
 }
 
 #[cfg(test)]
@@ -452,6 +438,15 @@ mod tests {
     }
 
     #[test]
+    fn sequential_srm_flags_a_real_mismatch_only() {
+        let fair = srm_sequential(&[5000, 5050], &[0.5, 0.5]).unwrap();
+        assert!(fair > 0.5, "{fair}");
+        let skewed = srm_sequential(&[5000, 5600], &[0.5, 0.5]).unwrap();
+        assert!(skewed < 0.001, "{skewed}");
+        assert!(srm_sequential(&[1], &[1.0]).is_none());
+    }
+
+    #[test]
     fn msprt_detects_real_effects_and_is_monotone() {
         let mut t = Msprt::new(0.02);
         let mut last = 1.0;
@@ -463,31 +458,6 @@ mod tests {
         assert!(
             t.significant(0.05),
             "a 3-point lift over 5,000 per arm is detected, p = {last}"
-        );
-    }
-
-    #[test]
-    fn safeguards_stop_on_errors_and_srm() {
-        let g = Safeguards {
-            alpha: 0.05,
-            min_sample_per_arm: 1000,
-            max_error_rate: 0.05,
-        };
-        let mut t = Msprt::new(0.01);
-        assert!(matches!(
-            should_stop(&g, &mut t, 10, 200, 10, 200, 30, (0.5, 0.5)),
-            Some(StopReason::ErrorRate { .. })
-        ));
-        let mut t = Msprt::new(0.01);
-        assert!(matches!(
-            should_stop(&g, &mut t, 10, 5000, 10, 5600, 0, (0.5, 0.5)),
-            Some(StopReason::SampleRatioMismatch { .. })
-        ));
-        let mut t = Msprt::new(0.01);
-        assert_eq!(
-            should_stop(&g, &mut t, 100, 500, 200, 500, 0, (0.5, 0.5)),
-            None,
-            "below the minimum sample"
         );
     }
 }

@@ -1,5 +1,5 @@
 //! Wiring only: the gateway's admin routes (behind Cloudflare Access) and
-//! the cron step.
+//! the cron step (canary rollouts, then experiments).
 
 use edge_cloudflare::host::BundledConfigs;
 use edge_cloudflare::host::{Background, request_context, to_http, to_worker};
@@ -33,6 +33,18 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match gw.canary_tick().await {
         Ok(decision) => console_log!("canary step: {decision:?}"),
         Err(e) => console_error!("canary step failed: {e}"),
+    }
+    match gw.experiment_tick().await {
+        Ok(steps) => {
+            for s in steps.iter().filter(|s| s.action.is_some()) {
+                console_log!(
+                    "experiment {}: {}",
+                    s.experiment,
+                    serde_json::to_string(s).unwrap_or_default()
+                );
+            }
+        }
+        Err(e) => console_error!("experiment step failed: {e}"),
     }
 }
 

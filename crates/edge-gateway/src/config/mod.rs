@@ -14,10 +14,12 @@ use zt_security::bot::BotConfig;
 use zt_security::geo::GeoConfig;
 use zt_security::ratelimit::{Quota, RateLimitConfig};
 
+mod experiments;
 mod slo_alerts;
 mod validate;
 mod vars;
 
+pub use experiments::{ActionBinding, ActionKind, BUILTIN_ATTRIBUTES, ExperimentsSection};
 pub use slo_alerts::SloAlertsSection;
 
 /// A config error: the field path and what is wrong.
@@ -75,6 +77,9 @@ pub struct GatewayConfig {
     /// Caps on what one LLM request may ask for, per route.
     #[serde(default)]
     pub limits: LimitsSection,
+    /// Flags and experiments evaluated on requests.
+    #[serde(default)]
+    pub experiments: ExperimentsSection,
 }
 
 /// `[limits]`: per-route caps, refused with 400 in OpenAI's error shape.

@@ -21,6 +21,7 @@ impl GatewayConfig {
             .canary
             .validate()
             .map_err(|e| ConfigError::at("traffic.canary", e))?;
+        self.experiments.validate()?;
         let table = zt_security::ratelimit::RateLimitTable::new(self.security.rate_limits.clone())
             .map_err(|e| ConfigError::at("security.rate_limits", e))?;
         let cats = &self.gateway.categories;

@@ -21,8 +21,6 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use http::Request;
-use serde_json::json;
-use traffic_split::decision::RoutingDecision;
 use zt_security::authz::Policy;
 use zt_security::bot::BotConfig;
 use zt_security::events::EventSampler;
@@ -275,7 +273,7 @@ impl Gateway {
         self.risk_stage(req, scope, &principal, network)?;
 
         let t = clock.now_ms();
-        let caller = self.traffic_decision(principal, rate_key, scope).await;
+        let caller = self.traffic_decision(req, principal, rate_key, scope).await;
         scope
             .timings
             .push("traffic", clock.now_ms().saturating_sub(t));
@@ -285,6 +283,7 @@ impl Gateway {
     /// Stage 7: the deployment (rollout) and experiment variants.
     async fn traffic_decision(
         &self,
+        req: &Request<Vec<u8>>,
         principal: zt_security::jwt::Principal,
         rate_key: String,
         scope: &Scope<'_>,
@@ -295,32 +294,40 @@ impl Gateway {
         } else {
             rate_key
         };
-        let attrs =
-            json!({"id": unit, "country": scope.ctx.country, "tier": principal.tier.as_str()});
-        let decision = RoutingDecision::decide(
-            &self.inner.cfg.gateway.deployment,
-            rollout.as_ref(),
-            &[],
-            &attrs,
-            self.inner.clock.now_ms(),
-            None,
-        );
-        let variant = decision
-            .variants
-            .first()
-            .map(|a| format!("{}={}", a.experiment, a.variant));
         // Versions split by the platform (a gradual deployment): the
         // version that served the request is its deployment, whatever a
-        // hash of the user would say.
+        // hash of the user would say. Otherwise a rollout routes by the
+        // user's sticky bucket.
         let cfg = &self.inner.cfg;
-        let deployment = match (&cfg.gateway.version_id, &cfg.traffic.gradual) {
-            (Some(version), Some(_)) => version.clone(),
-            _ => decision.deployment,
+        let deployment = match (&cfg.gateway.version_id, &cfg.traffic.gradual, &rollout) {
+            (Some(version), Some(_), _) => version.clone(),
+            (_, _, Some(r)) if !unit.is_empty() => r.route(&unit).to_owned(),
+            (_, _, Some(r)) => r.stable.clone(),
+            _ => cfg.gateway.deployment.clone(),
+        };
+        // Flags and experiments act on what they vary: LLM calls, prompt
+        // templates, and feedback on them.
+        let route = match crate::routes::route_name(req.uri().path()) {
+            "feedback" => Some("chat"),
+            r @ ("chat" | "templates") => Some(r),
+            _ => None,
+        };
+        let choice = match route {
+            Some(route) => {
+                let who = crate::experiments::apply::Subject {
+                    unit: &unit,
+                    tier: principal.tier.as_str(),
+                    route,
+                    deployment: &deployment,
+                };
+                self.choose(req, &who, scope).await
+            }
+            None => Default::default(),
         };
         Caller {
             principal,
             deployment,
-            variant,
+            choice,
         }
     }
 }

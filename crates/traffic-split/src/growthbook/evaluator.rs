@@ -27,18 +27,21 @@ pub struct Evaluator<'a> {
 }
 
 impl<'a> Evaluator<'a> {
-    /// An evaluator for `user` over `payload`, hashing UTF-8 bytes.
+    /// An evaluator for `user` over `payload`, hashing UTF-16 code units like
+    /// GrowthBook's JavaScript and Python SDKs.
     pub fn new(payload: &'a Payload, user: &'a UserContext) -> Self {
         Self {
             payload,
             user,
-            encoding: HashEncoding::Utf8,
+            encoding: HashEncoding::default(),
             sticky_changes: BTreeMap::new(),
             tracked: Vec::new(),
         }
     }
 
-    /// Chooses the hash encoding (UTF-16 reproduces the JavaScript SDK for non-ASCII ids).
+    /// Chooses the hash encoding. The default, [`HashEncoding::Utf16`], reproduces
+    /// GrowthBook's JavaScript and Python SDKs; [`HashEncoding::Utf8`] buckets
+    /// ids with non-ASCII characters differently from them.
     pub fn with_hash_encoding(mut self, encoding: HashEncoding) -> Self {
         self.encoding = encoding;
         self
@@ -238,11 +241,16 @@ mod tests {
         };
         for (id, same) in [("plain-id", true), ("zoë", false)] {
             let user = UserContext::with_attributes(json!({ "id": id }));
-            let utf8 = Evaluator::new(&payload, &user).run(&exp).bucket;
+            let default = Evaluator::new(&payload, &user).run(&exp).bucket;
             let utf16 = Evaluator::new(&payload, &user)
                 .with_hash_encoding(HashEncoding::Utf16)
                 .run(&exp)
                 .bucket;
+            let utf8 = Evaluator::new(&payload, &user)
+                .with_hash_encoding(HashEncoding::Utf8)
+                .run(&exp)
+                .bucket;
+            assert_eq!(default, utf16, "{id}: the default is UTF-16");
             assert_eq!(utf8 == utf16, same, "{id}");
         }
     }

@@ -11,16 +11,27 @@ pub const FNV_PRIME: u32 = 16_777_619;
 
 /// Which code units the hash consumes.
 ///
-/// GrowthBook's JavaScript SDK hashes UTF-16 code units (`charCodeAt`), so ids
-/// with non-ASCII characters bucket differently under UTF-8. For ASCII input
-/// (every published test vector, and nearly all ids) both encodings agree.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+/// GrowthBook's JavaScript SDK and its current Python SDK hash UTF-16 code
+/// units (`charCodeAt`), so [`HashEncoding::Utf16`] is the default: a user gets
+/// the same variation here as in the browser, whatever characters the id holds.
+/// For ASCII input (every published test vector, and nearly all ids) both
+/// encodings agree. In configuration the values are `"utf16"` and `"utf8"`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum HashEncoding {
-    /// Hash UTF-8 bytes (the default; matches the Go/Python SDKs for non-ASCII).
+    /// Hash UTF-16 code units (the default), bit-compatible with GrowthBook's
+    /// JavaScript and Python SDKs.
     #[default]
-    Utf8,
-    /// Hash UTF-16 code units, bit-compatible with the JavaScript SDK.
     Utf16,
+    /// Hash UTF-8 bytes.
+    ///
+    /// **Warning:** differs from GrowthBook's JavaScript and Python SDKs for ids
+    /// with non-ASCII characters (accents, CJK, emoji, ...): such users land in
+    /// a different bucket than the same SDKs would put them in. Only for
+    /// compatibility with buckets already assigned by a UTF-8 hasher.
+    Utf8,
 }
 
 #[inline]
@@ -45,8 +56,8 @@ fn fnv_str(h: u32, s: &str, encoding: HashEncoding) -> u32 {
 
 /// FNV-1a 32-bit hash of the UTF-8 bytes of `input`.
 ///
-/// Note: GrowthBook's JavaScript SDK hashes UTF-16 code units; for non-ASCII
-/// input use [`fnv1a32_utf16`] to match it. Both agree on ASCII.
+/// Note: GrowthBook's SDKs (and [`hash`]) hash UTF-16 code units; for non-ASCII
+/// input use [`fnv1a32_utf16`] to match them. Both agree on ASCII.
 pub fn fnv1a32(input: &str) -> u32 {
     fnv_bytes(FNV_OFFSET_BASIS, input.as_bytes())
 }
@@ -70,15 +81,12 @@ fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
     }
 }
 
-/// GrowthBook's bucketing hash in `[0, 1)`, hashing UTF-8 bytes.
+/// GrowthBook's bucketing hash in `[0, 1)`, over UTF-16 code units like the
+/// JavaScript and Python SDKs.
 ///
 /// Version 2: `fnv1a32(str(fnv1a32(seed + value))) % 10000 / 10000`;
 /// version 1: `fnv1a32(value + seed) % 1000 / 1000`; other versions: `None`.
-///
-/// The JavaScript SDK hashes UTF-16 code units, so ids containing non-ASCII
-/// characters can land in a different bucket than in the browser; use
-/// [`hash_with`] and [`HashEncoding::Utf16`] when that matters. All published
-/// vectors are ASCII, where both agree.
+/// [`hash_with`] takes an explicit [`HashEncoding`].
 ///
 /// ```
 /// use traffic_split::growthbook::hash;
@@ -87,7 +95,7 @@ fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
 /// assert_eq!(hash("abc", "def", 99), None);
 /// ```
 pub fn hash(seed: &str, value: &str, version: u32) -> Option<f64> {
-    hash_with(seed, value, version, HashEncoding::Utf8)
+    hash_with(seed, value, version, HashEncoding::default())
 }
 
 /// [`hash`] with an explicit [`HashEncoding`].
@@ -170,9 +178,9 @@ pub fn choose_variation(n: f64, ranges: &[VariationRange]) -> Option<usize> {
 
 /// Whether a user id falls in a namespace slice `(name, start, end)`.
 ///
-/// Uses the version-1 hash of the id with seed `"__" + name`.
+/// Uses the version-1 hash (UTF-16 code units) of the id with seed `"__" + name`.
 pub fn in_namespace(user_id: &str, namespace: (&str, f64, f64)) -> bool {
-    in_namespace_with(user_id, namespace, HashEncoding::Utf8)
+    in_namespace_with(user_id, namespace, HashEncoding::default())
 }
 
 pub(crate) fn in_namespace_with(
@@ -224,6 +232,36 @@ mod tests {
             hash_with("s", "zoë", 2, HashEncoding::Utf8),
         );
         assert!(a.is_some() && b.is_some() && a != b);
+    }
+
+    #[test]
+    fn utf16_is_the_default_everywhere() {
+        assert_eq!(HashEncoding::default(), HashEncoding::Utf16);
+        for id in ["user-1", "zoë", "用户-42", "🚀x", "e\u{301}"] {
+            for v in [1, 2] {
+                assert_eq!(
+                    hash("seed", id, v),
+                    hash_with("seed", id, v, HashEncoding::Utf16)
+                );
+            }
+            let ns = ("ns", 0.0, 0.5);
+            assert_eq!(
+                in_namespace(id, ns),
+                in_namespace_with(id, ns, HashEncoding::Utf16)
+            );
+        }
+    }
+
+    #[test]
+    fn encoding_names_in_config_are_lowercase() {
+        for (enc, name) in [
+            (HashEncoding::Utf16, "\"utf16\""),
+            (HashEncoding::Utf8, "\"utf8\""),
+        ] {
+            assert_eq!(serde_json::to_string(&enc).unwrap(), name);
+            assert_eq!(serde_json::from_str::<HashEncoding>(name).unwrap(), enc);
+        }
+        assert!(serde_json::from_str::<HashEncoding>("\"UTF-8\"").is_err());
     }
 
     #[test]

@@ -43,12 +43,15 @@
 //! # Ok::<(), traffic_split::growthbook::GrowthBookError>(())
 //! ```
 //!
+//! Hashing consumes UTF-16 code units like the JavaScript and Python SDKs, so ids
+//! with non-ASCII characters get the same variation as in the browser
+//! (`tests/js_sdk_parity.rs` checks this against the official JavaScript SDK);
+//! [`HashEncoding::Utf8`] is available but differs from those SDKs for such ids.
+//!
 //! Differences from the JavaScript SDK, all outside the published test vectors:
-//! hashing uses UTF-8 bytes by default (the JS SDK hashes UTF-16 code units; see
-//! [`HashEncoding`]); `$regex` uses `regex-lite` syntax (no look-around or
-//! back-references: such patterns never match); objects compared by value ignore key
-//! order; URL targeting (`urlPatterns`, redirects) and visual experiments are not
-//! supported.
+//! `$regex` uses `regex-lite` syntax (no look-around or back-references: such
+//! patterns never match); objects compared by value ignore key order; URL
+//! targeting (`urlPatterns`, redirects) and visual experiments are not supported.
 
 mod condition;
 mod decrypt;
