@@ -188,6 +188,26 @@ struct StartCanary {
     canary: String,
 }
 
+/// The stored state of rollout `name`, unless it is running (409).
+pub(crate) async fn idle_rollout(
+    gw: &Gateway,
+    name: &str,
+) -> Result<Option<CanaryState>, ApiError> {
+    let existing = gw.inner.canaries.load(name).await.map_err(store_err)?;
+    if existing
+        .as_ref()
+        .is_some_and(|e| e.status == Status::Running)
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_request_error",
+            "rollout_running",
+            format!("rollout {name:?} is running; finish or roll it back first"),
+        ));
+    }
+    Ok(existing)
+}
+
 pub(crate) fn store_err(e: traffic_split::Error) -> ApiError {
     match e {
         traffic_split::Error::StaleWrite { .. } => ApiError::new(
@@ -215,18 +235,7 @@ async fn canary_start(gw: &Gateway, req: &Request<Vec<u8>>) -> Result<Response<B
         }
     }
     let store = &gw.inner.canaries;
-    let existing = store.load(&s.name).await.map_err(store_err)?;
-    if existing
-        .as_ref()
-        .is_some_and(|e| e.status == Status::Running)
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_request_error",
-            "rollout_running",
-            format!("rollout {:?} is already running", s.name),
-        ));
-    }
+    let existing = idle_rollout(gw, &s.name).await?;
     let mut state = CanaryState::start(
         &s.name,
         &s.stable,

@@ -12,9 +12,9 @@ use edge_ports::http::Body;
 use http::{Request, Response, StatusCode};
 use serde_json::json;
 use traffic_split::bluegreen::{SwitchPlan, pre_switch_checks};
-use traffic_split::canary::{AuditEntry, CanaryState, CanaryStore, StageMetrics, Status};
+use traffic_split::canary::{AuditEntry, CanaryState, CanaryStore, StageMetrics};
 
-use crate::admin::{store_err, valid_name};
+use crate::admin::{idle_rollout, store_err, valid_name};
 use crate::{ApiError, Gateway, json_response};
 
 pub(crate) async fn start(
@@ -40,18 +40,7 @@ pub(crate) async fn start(
         .stages()
         .map_err(|e| ApiError::bad_request("invalid_plan", e.to_string()))?;
     let store = &gw.inner.canaries;
-    let existing = store.load(name).await.map_err(store_err)?;
-    if existing
-        .as_ref()
-        .is_some_and(|e| e.status == Status::Running)
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_request_error",
-            "rollout_running",
-            format!("rollout {name:?} is running; finish or roll it back first"),
-        ));
-    }
+    let existing = idle_rollout(gw, name).await?;
     let checks = pre_switch_checks(&plan, gw.inner.http.as_ref()).await;
     if let Some(failed) = checks.iter().find(|c| !c.ok) {
         let message = format!(

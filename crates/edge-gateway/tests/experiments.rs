@@ -83,12 +83,26 @@ fn config() -> String {
 /// A harness over [`config`] with the providers' keys set; `http`
 /// replaces the HTTP port when given.
 fn gateway(http: Option<Arc<dyn HttpClient>>, exposures: Option<MemoryAnalytics>) -> Harness {
-    harness_with(&config(), move |p| {
-        p.secrets = Arc::new(std::collections::HashMap::from([
-            ("JWT_HS256_SECRET".to_string(), SECRET.to_string()),
-            ("KEY_A".to_string(), "sk-a".to_string()),
-            ("KEY_B".to_string(), "sk-b".to_string()),
-        ]));
+    gateway_text(&config(), http, exposures, &[])
+}
+
+/// [`gateway`] over `text`, with `secrets` besides the JWT and provider keys.
+fn gateway_text(
+    text: &str,
+    http: Option<Arc<dyn HttpClient>>,
+    exposures: Option<MemoryAnalytics>,
+    secrets: &[(&str, &str)],
+) -> Harness {
+    let mut all = std::collections::HashMap::from([
+        ("JWT_HS256_SECRET".to_string(), SECRET.to_string()),
+        ("KEY_A".to_string(), "sk-a".to_string()),
+        ("KEY_B".to_string(), "sk-b".to_string()),
+    ]);
+    for (k, v) in secrets {
+        all.insert((*k).to_owned(), (*v).to_owned());
+    }
+    harness_with(text, move |p| {
+        p.secrets = Arc::new(all);
         if let Some(http) = http {
             p.http = http;
         }
@@ -499,4 +513,64 @@ fn payload_rules_apply_and_feedback_reaches_the_arms() {
         )
         .unwrap();
     expect_error(&send(&h, bad), 400, "invalid_name", "feedback name");
+}
+
+/// GrowthBook's "Valid feature" decryption vector (its cross-SDK suite,
+/// MIT) from `../shared`; `None` with a message when the suite is absent.
+fn growthbook_decrypt_vector() -> Option<(String, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/conformance/growthbook/cases.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!(
+            "skipping: GrowthBook's cases.json is missing at {}",
+            path.display()
+        );
+        return None;
+    };
+    let cases: Value = serde_json::from_str(&text).unwrap();
+    let case = cases["decrypt"]
+        .as_array()?
+        .iter()
+        .find(|c| c[0] == "Valid feature")?;
+    Some((case[1].as_str()?.to_owned(), case[2].as_str()?.to_owned()))
+}
+
+#[test]
+fn an_encrypted_payload_is_decrypted_and_evaluated_on_requests() {
+    let Some((cipher, key)) = growthbook_decrypt_vector() else {
+        return;
+    };
+    // The vector decrypts to {"feature": {"defaultValue": true}}: bind it to
+    // an action whose type a boolean does not fit, so the request shows it
+    // was read (and ignored by name).
+    let text = config()
+        .replace(
+            "[experiments]\n",
+            "[experiments]\ndecryption_key_secret = \"GB_KEY\"\n",
+        )
+        .replace(
+            "  { feature = \"chat-cache\", action = \"cache_policy\" },\n",
+            "  { feature = \"chat-cache\", action = \"cache_policy\" },\n  { feature = \"feature\", action = \"temperature\" },\n",
+        );
+    let h = gateway_text(&text, None, None, &[("GB_KEY", &key)]);
+    let put = admin(
+        &h,
+        "PUT",
+        "/admin/features",
+        Some(json!({"encryptedFeatures": cipher})),
+    );
+    assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
+    let v: Value = serde_json::from_slice(&put.body).unwrap();
+    assert_eq!(v["features"], 1);
+    let r = ask(&h, "reader");
+    assert_eq!(r.status, 200);
+    assert_eq!(header(&r, "x-edgeforge-ignored"), Some("feature"));
+    // Ciphertext that is not GrowthBook's format: 400, nothing stored.
+    let bad = admin(
+        &h,
+        "PUT",
+        "/admin/features",
+        Some(json!({"encryptedFeatures": "not.base64!"})),
+    );
+    expect_error(&bad, 400, "invalid_payload", "bad ciphertext");
 }

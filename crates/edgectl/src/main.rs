@@ -249,6 +249,14 @@ fn load_config(path: &PathBuf) -> Result<GatewayConfig, String> {
     cfg.map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The config at `path`, or the embedded example's.
+fn config_or_example(path: Option<&PathBuf>) -> Result<GatewayConfig, String> {
+    match path {
+        Some(p) => load_config(p),
+        None => GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG).map_err(|e| e.to_string()),
+    }
+}
+
 /// A random secret kept in `dir/name` (0600), created on first use: the
 /// embedded default's HS256 key and anonymous salt.
 fn dev_secret(dir: &std::path::Path, name: &str) -> Result<String, String> {
@@ -494,18 +502,9 @@ fn main() -> ExitCode {
         }),
         Command::Slo {
             command: SloCommand::Report { data_dir, config },
-        } => config
-            .as_ref()
-            .map_or_else(
-                || {
-                    GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG)
-                        .map_err(|e| e.to_string())
-                },
-                load_config,
-            )
-            .and_then(|cfg| {
-                edgectl::tools::slo_report(&data_dir.join("edgeforge.sqlite3"), &cfg.slo)
-            }),
+        } => config_or_example(config.as_ref()).and_then(|cfg| {
+            edgectl::tools::slo_report(&data_dir.join("edgeforge.sqlite3"), &cfg.slo)
+        }),
         Command::Experiment {
             command:
                 ExperimentCommand::Report {
@@ -514,18 +513,9 @@ fn main() -> ExitCode {
                     config,
                     json,
                 },
-        } => config
-            .as_ref()
-            .map_or_else(
-                || {
-                    GatewayConfig::from_toml(edge_gateway::EXAMPLE_CONFIG)
-                        .map_err(|e| e.to_string())
-                },
-                load_config,
-            )
-            .and_then(|cfg| {
-                edgectl::experiment::report(&data_dir.join("edgeforge.sqlite3"), cfg, &key, json)
-            }),
+        } => config_or_example(config.as_ref()).and_then(|cfg| {
+            edgectl::experiment::report(&data_dir.join("edgeforge.sqlite3"), cfg, &key, json)
+        }),
         Command::MockUpstream {
             port,
             error_rate,

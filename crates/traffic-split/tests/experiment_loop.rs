@@ -7,15 +7,8 @@
 
 use traffic_split::verdict::{ArmStats, Breach, Rules, Running, Verdict, judge};
 
-struct XorShift(u64);
-impl XorShift {
-    fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+mod common;
+use common::XorShift;
 
 /// One simulated experiment: every minute each arm serves `per_minute`
 /// requests from new users with the given error rates; the loop judges

@@ -6,15 +6,8 @@
 
 use traffic_split::stats::{Msprt, two_proportion_z};
 
-struct XorShift(u64);
-impl XorShift {
-    fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+mod common;
+use common::XorShift;
 
 #[test]
 fn sequential_test_controls_false_positives_under_peeking() {

@@ -158,6 +158,13 @@ impl Gateway {
 
     /// Saves an experiment and tells every isolate.
     pub(crate) async fn save_experiment(&self, exp: &StoredExperiment) -> Result<(), KvError> {
+        self.put_experiment(exp).await?;
+        bump_version(self).await
+    }
+
+    /// Writes an experiment without telling the isolates (what they
+    /// evaluate did not change).
+    async fn put_experiment(&self, exp: &StoredExperiment) -> Result<(), KvError> {
         let body = serde_json::to_vec(exp).unwrap_or_default();
         self.inner
             .kv
@@ -166,8 +173,7 @@ impl Gateway {
                 body,
                 PutOptions::default(),
             )
-            .await?;
-        bump_version(self).await
+            .await
     }
 
     /// One step of the experiment loop over every running experiment (the
@@ -199,15 +205,7 @@ impl Gateway {
                 self.save_experiment(&exp).await?;
             } else {
                 // The running p-values only: no isolate needs to reload.
-                let body = serde_json::to_vec(&exp).unwrap_or_default();
-                self.inner
-                    .kv
-                    .put(
-                        &format!("{EXPERIMENT_PREFIX}{}", exp.key()),
-                        body,
-                        PutOptions::default(),
-                    )
-                    .await?;
+                self.put_experiment(&exp).await?;
             }
             steps.push(ExperimentStep {
                 experiment: exp.key().to_owned(),
