@@ -150,12 +150,32 @@ max_p95_ms = 5000.0
 min_requests = 0
 "#,
     );
+    // Experiments counted and re-read on every request, and an admin tier
+    // for their routes (the rest of /admin stays behind Access).
+    let text = text.replace(
+        "[experiments]\n",
+        "[experiments]\nmetrics_flush_ms = 0\nrefresh_ms = 0\n",
+    ) + r#"
+[[security.policy.routes]]
+pattern = "/admin/experiments"
+methods = ["POST"]
+tiers = ["admin"]
+
+[[security.policy.routes]]
+pattern = "/admin/experiments/*"
+methods = ["GET"]
+tiers = ["admin"]
+"#;
     // One line for the env file: the same config as JSON.
     let value: toml::Value = toml::from_str(&text).unwrap();
     serde_json::to_string(&value).unwrap()
 }
 
 fn token(s: &Stand, sub: &str) -> String {
+    token_with_tier(s, sub, "authenticated")
+}
+
+fn token_with_tier(s: &Stand, sub: &str, tier: &str) -> String {
     #[allow(clippy::disallowed_methods)] // the test signs a real-time token
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -163,7 +183,8 @@ fn token(s: &Stand, sub: &str) -> String {
         .as_secs();
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("e2e".into());
-    let claims = json!({"sub": sub, "iss": ISSUER, "aud": AUDIENCE, "exp": now + 900});
+    let claims =
+        json!({"sub": sub, "iss": ISSUER, "aud": AUDIENCE, "exp": now + 900, "tier": tier});
     encode(&header, &claims, &s.key).unwrap()
 }
 
@@ -275,6 +296,7 @@ fn the_three_workers_run_the_production_config_together() {
     challenges_and_security_alerts(&w, &s);
     provider_failure_pages_the_serving_version(&w, &s, &version);
     canary_rolls_back_on_errors(&w, &s);
+    experiments_act_on_requests_and_the_cron_judges_them(&w, &s);
 
     drop(w);
     let _ = std::fs::remove_dir_all(&persist_dir);
@@ -480,4 +502,82 @@ fn canary_rolls_back_on_errors(w: &Workers, s: &Stand) {
         assert_eq!(r.status, 200);
         assert_ne!(r.header("x-deployment"), Some("v2"));
     }
+}
+
+/// An experiment created on the api Worker splits `temperature`: each arm's
+/// requests reach the upstream with its value, the arms are counted in KV,
+/// and the canary-controller's cron judges the experiment.
+fn experiments_act_on_requests_and_the_cron_judges_them(w: &Workers, s: &Stand) {
+    let admin = format!("Bearer {}", token_with_tier(s, "ops", "admin"));
+    let spec = json!({
+        "experiment": {"key": "temp-ab", "variants": [
+            {"name": "control", "traffic_percent": 50}, {"name": "warm", "traffic_percent": 50}],
+            "primary_metric": "success", "min_sample_size": 1000},
+        "feature": "chat-temperature", "values": {"control": 0.2, "warm": 0.8}
+    });
+    let r = http_request_with(
+        w.api.port(),
+        "POST",
+        "/admin/experiments",
+        &[
+            ("authorization", &admin),
+            ("content-type", "application/json"),
+        ],
+        spec.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        r.status,
+        201,
+        "{}\n{}",
+        String::from_utf8_lossy(&r.body),
+        w.api.log_tail()
+    );
+    let before = s.upstream.requests_to("/v1/chat").len();
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]});
+    let mut arms = std::collections::BTreeMap::<String, usize>::new();
+    for i in 0..20 {
+        let r = chat(w, s, &format!("exp-user-{i}"), &body);
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let variant = r.header("x-edgeforge-variant").unwrap().to_owned();
+        *arms.entry(variant).or_default() += 1;
+    }
+    assert_eq!(arms.len(), 2, "both arms served: {arms:?}");
+    let sent: Vec<Value> = s.upstream.requests_to("/v1/chat")[before..]
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    let warm = sent.iter().filter(|b| b["temperature"] == 0.8).count();
+    let control = sent.iter().filter(|b| b["temperature"] == 0.2).count();
+    assert_eq!(
+        (control, warm),
+        (arms["temp-ab=control"], arms["temp-ab=warm"]),
+        "each arm reached the upstream with its temperature"
+    );
+    cron(&w.controller);
+    assert!(
+        !w.controller.log_tail().contains("experiment step failed"),
+        "{}",
+        w.controller.log_tail()
+    );
+    let report = get(
+        w.api.port(),
+        "/admin/experiments/temp-ab",
+        &[("authorization", &admin)],
+    );
+    assert_eq!(
+        report.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&report.body)
+    );
+    let v = report.json().unwrap();
+    let served: u64 = v["report"]["arms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(served, 20, "{v}");
+    assert_eq!(v["status"]["state"], "running", "{v}");
 }
