@@ -572,12 +572,7 @@ impl Gateway {
                 .unwrap_or("")
                 .to_owned()
         };
-        let num = |n: &str| get(n).parse::<f64>().unwrap_or(0.0);
-        let usage = get("x-edge-usage");
-        let (tokens_in, tokens_out) = usage
-            .split_once(',')
-            .map(|(a, b)| (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0)))
-            .unwrap_or((0.0, 0.0));
+        let spend = Spend::of(h);
         let point = slo_metrics::schema::RequestPoint {
             route: route.to_owned(),
             status,
@@ -591,12 +586,36 @@ impl Gateway {
             deployment: get("x-deployment"),
             response_ms: self.inner.clock.now_ms().saturating_sub(started) as f64,
             cpu_ms: 0.0,
-            tokens_in,
-            tokens_out,
-            cost_usd: num("x-edge-cost-usd"),
+            tokens_in: spend.tokens_in,
+            tokens_out: spend.tokens_out,
+            cost_usd: spend.cost_usd,
         };
         // Analytics never fails a request; the sink validates and counts.
         let _ = self.inner.analytics.write(point.to_data_point());
+    }
+}
+
+/// What an LLM answer cost, as the handlers report it in `x-edge-usage`
+/// (`prompt,completion` tokens) and `x-edge-cost-usd` (0 when absent).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Spend {
+    pub(crate) tokens_in: f64,
+    pub(crate) tokens_out: f64,
+    pub(crate) cost_usd: f64,
+}
+
+impl Spend {
+    pub(crate) fn of(h: &http::HeaderMap) -> Self {
+        let header = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let (tokens_in, tokens_out) = header("x-edge-usage")
+            .split_once(',')
+            .map(|(a, b)| (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0)))
+            .unwrap_or((0.0, 0.0));
+        Self {
+            tokens_in,
+            tokens_out,
+            cost_usd: header("x-edge-cost-usd").parse().unwrap_or(0.0),
+        }
     }
 }
 

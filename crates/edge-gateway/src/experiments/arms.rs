@@ -223,17 +223,13 @@ impl crate::Gateway {
         if arms.is_empty() {
             return;
         }
-        let header = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let tokens: f64 = header("x-edge-usage")
-            .split(',')
-            .filter_map(|t| t.trim().parse::<f64>().ok())
-            .sum();
+        let spend = crate::Spend::of(h);
         let now = self.inner.clock.now_ms();
         let outcome = RequestOutcome {
             status,
             latency_ms: now.saturating_sub(started) as f64,
-            cost_usd: header("x-edge-cost-usd").parse().unwrap_or(0.0),
-            tokens,
+            cost_usd: spend.cost_usd,
+            tokens: spend.tokens_in + spend.tokens_out,
         };
         let mut due = false;
         for arm in arms {

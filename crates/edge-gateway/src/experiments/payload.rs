@@ -145,8 +145,12 @@ impl Gateway {
             let Some(rule) = exp.rule(now_ms) else {
                 continue;
             };
-            let Ok(rule) = serde_json::from_value::<FeatureRule>(rule) else {
-                continue;
+            let rule = match serde_json::from_value::<FeatureRule>(rule) {
+                Ok(rule) => rule,
+                Err(e) => {
+                    loaded.error = Some(format!("experiment {:?}: {e}", exp.key()));
+                    continue;
+                }
             };
             loaded.sticky |= exp.spec.sticky && exp.status == ExperimentStatus::Running;
             loaded
